@@ -1,0 +1,25 @@
+"""Fully connected layer: an affine map ``z = x @ kernel + bias``."""
+
+import numpy as np
+
+
+def dense_forward(x, kernel, bias):
+    """z = x @ kernel + bias.
+
+    x: (N, in), kernel: (in, out), bias: (out,) -> z: (N, out).
+    """
+    z = x @ kernel
+    z += bias
+    return z
+
+
+def dense_backward(x, kernel, grad_z, grad_kernel, grad_bias):
+    """Gradients of an affine map, given dL/dz.
+
+    dL/dkernel = x.T @ dL/dz   (in, out), written into ``grad_kernel``
+    dL/dbias   = sum_n dL/dz   (out,),    written into ``grad_bias``
+    dL/dx      = dL/dz @ kernel.T  (N, in), returned
+    """
+    np.matmul(x.T, grad_z, out=grad_kernel)
+    np.sum(grad_z, axis=0, out=grad_bias)
+    return grad_z @ kernel.T

@@ -1,0 +1,94 @@
+"""Weight and activity penalties with Keras semantics.
+
+``L1(l1)``: penalty = l1 * sum|w|;  ``L2(l2)``: penalty = l2 * sum w^2 (no 1/2 factor,
+as in Keras; PyTorch's ``weight_decay=wd`` corresponds to ``L2(wd / 2)``);
+``L1L2(l1, l2)``: both.
+
+On a kernel (``kernel_regularizer=``) the penalty is added once per batch to the loss.
+On a layer's output (``activity_regularizer=``) the penalty of the batch's outputs is
+divided by the batch size, as Keras does: it is the per-sample mean over the batch, so
+its weight does not change with the batch size.
+"""
+
+import numpy as np
+
+from ._names import unknown_name_error
+
+
+class Regularizer:
+    """``reg(w) -> float`` and ``reg.gradient(w) -> array`` (d penalty / d w)."""
+
+    def __call__(self, weights) -> float:
+        raise NotImplementedError
+
+    def gradient(self, weights):
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        raise NotImplementedError
+
+
+class L1L2(Regularizer):
+    """penalty = l1 * sum|w| + l2 * sum w^2;  gradient = l1 * sign(w) + 2 * l2 * w."""
+
+    def __init__(self, l1=0.0, l2=0.0):
+        for arg_name, value in (("l1", l1), ("l2", l2)):
+            if not np.isfinite(value) or value < 0:
+                raise ValueError(f"{type(self).__name__}: {arg_name} must be >= 0, got {value!r}")
+        self.l1 = float(l1)
+        self.l2 = float(l2)
+
+    def __call__(self, weights) -> float:
+        penalty = 0.0
+        if self.l1:
+            penalty += self.l1 * float(np.sum(np.abs(weights), dtype=np.float64))
+        if self.l2:
+            penalty += self.l2 * float(np.sum(np.square(weights), dtype=np.float64))
+        return penalty
+
+    def gradient(self, weights):
+        grad = np.zeros_like(weights)
+        if self.l1:
+            grad += self.l1 * np.sign(weights)
+        if self.l2:
+            grad += (2 * self.l2) * weights
+        return grad
+
+    def get_config(self) -> dict:
+        return {"class_name": "L1L2", "l1": self.l1, "l2": self.l2}
+
+    def __repr__(self):
+        return f"{type(self).__name__}(l1={self.l1}, l2={self.l2})"
+
+
+class L1(L1L2):
+    """penalty = l1 * sum|w|. The gradient at w = 0 is taken as 0 (sign(0) = 0)."""
+
+    def __init__(self, l1=0.01):
+        super().__init__(l1=l1)
+
+
+class L2(L1L2):
+    """penalty = l2 * sum w^2."""
+
+    def __init__(self, l2=0.01):
+        super().__init__(l2=l2)
+
+
+def get(identifier):
+    """None, a Regularizer, a name ('l1', 'l2', 'l1_l2' with Keras's 0.01 defaults) or a config."""
+    if identifier is None or isinstance(identifier, Regularizer):
+        return identifier
+    if isinstance(identifier, dict):
+        config = dict(identifier)
+        config.pop("class_name", None)
+        return L1L2(**config)
+    names = {
+        "l1": L1,
+        "l2": L2,
+        "l1_l2": lambda: L1L2(0.01, 0.01),
+        "l1l2": lambda: L1L2(0.01, 0.01),
+    }
+    if isinstance(identifier, str) and identifier.lower() in names:
+        return names[identifier.lower()]()
+    raise unknown_name_error("regularizer", identifier, names)
