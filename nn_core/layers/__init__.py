@@ -1,0 +1,66 @@
+"""Layers: each a small class with ``build``, ``forward``, ``backward``, ``params``, ``grads``."""
+
+from .activations import (
+    ELU,
+    Activation,
+    LeakyReLU,
+    Linear,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Softplus,
+    Tanh,
+    get_activation,
+)
+from .base import Layer
+from .batch_normalization import BatchNormalization
+from .conv2d import Conv2D
+from .conv2d_transpose import Conv2DTranspose
+from .dense import Dense
+from .dropout import Dropout
+from .noise import GaussianNoise
+from .pooling import AveragePooling2D, MaxPooling2D
+from .reshape import Flatten, Reshape
+from .upsampling import UpSampling2D
+
+__all__ = [
+    "ELU",
+    "Activation",
+    "AveragePooling2D",
+    "BatchNormalization",
+    "Conv2D",
+    "Conv2DTranspose",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "GaussianNoise",
+    "Layer",
+    "LeakyReLU",
+    "Linear",
+    "MaxPooling2D",
+    "ReLU",
+    "Reshape",
+    "Sigmoid",
+    "Softmax",
+    "Softplus",
+    "Tanh",
+    "UpSampling2D",
+    "get_activation",
+    "layer_class",
+]
+
+
+def layer_class(class_name: str):
+    """The layer class called ``class_name`` (for rebuilding saved models)."""
+    from .._names import unknown_name_error
+    from ..sequential import Sequential
+
+    classes = {
+        name: value
+        for name, value in globals().items()
+        if isinstance(value, type) and issubclass(value, Layer)
+    }
+    classes["Sequential"] = Sequential
+    if class_name not in classes:
+        raise unknown_name_error("layer class", class_name, classes)
+    return classes[class_name]

@@ -1,0 +1,158 @@
+"""The layer contract every layer in nn_core follows.
+
+A layer is a plain object with
+
+* ``build(input_shape, dtype="float32")``: create parameters for inputs of
+  ``input_shape`` (without the batch axis) in ``dtype``;
+* ``forward(x, training=False)``: compute the output and keep what ``backward``
+  needs (the "cache");
+* ``backward(grad_output) -> grad_input``: given dL/d(output) for the batch of the
+  last ``forward``, store dL/d(param) in ``self.grads`` and return dL/d(input).
+  Backward never changes a weight; the optimizer does that.
+* ``params`` and ``grads``: dicts with the same keys and shapes.
+
+A layer that is not built builds itself on its first ``forward`` from
+``x.shape[1:]`` and ``x.dtype``.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import re
+
+import numpy as np
+
+_FLOAT_DTYPES = (np.dtype("float32"), np.dtype("float64"))
+# One counter per layer class, so default names read dense_0, dense_1, conv2d_0, ...
+_name_counters: dict[str, itertools.count] = collections.defaultdict(itertools.count)
+
+
+def as_float_dtype(dtype) -> np.dtype:
+    """Return ``dtype`` as a NumPy float32/float64 dtype, or raise ValueError."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError as error:
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}") from error
+    if resolved not in _FLOAT_DTYPES:
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {resolved.name!r}")
+    return resolved
+
+
+def format_shape(shape) -> str:
+    """``(784,)`` -> ``"(N, 784)"``: a shape with its batch axis, as users print it."""
+    return "(N, " + ", ".join(str(d) for d in shape) + ")"
+
+
+class Layer:
+    """Base class: bookkeeping shared by all layers (names, building, shape checks)."""
+
+    def __init__(self, name: str | None = None):
+        if name is None:
+            prefix = _snake_case(type(self).__name__)
+            name = f"{prefix}_{next(_name_counters[prefix])}"
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"layer name must be a non-empty string, got {name!r}")
+        self.name = name
+        self.built = False
+        self.input_shape: tuple[int, ...] | None = None
+        self.output_shape: tuple[int, ...] | None = None
+        self.dtype: np.dtype | None = None
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        # Non-trainable state saved with the weights (batch-norm moving statistics).
+        self.buffers: dict[str, np.ndarray] = {}
+        self.rng = np.random.default_rng()
+        self.trainable = True
+
+    # ------------------------------------------------------------------ building
+    def build(self, input_shape, dtype="float32"):
+        """Create parameters for inputs of ``input_shape`` (no batch axis) in ``dtype``."""
+        self.input_shape = tuple(int(d) for d in input_shape)
+        self.dtype = as_float_dtype(dtype)
+        self.output_shape = tuple(self.compute_output_shape(self.input_shape))
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        """Shape of one output sample for one input sample of ``input_shape``."""
+        return tuple(input_shape)
+
+    def set_rng(self, rng: np.random.Generator):
+        """Give this layer its own random generator (initialisation, dropout, noise)."""
+        self.rng = rng
+
+    def _init_params(self, **arrays):
+        """Register parameters, with zeroed gradients of the same shapes."""
+        self.params = {
+            key: np.ascontiguousarray(value, dtype=self.dtype) for key, value in arrays.items()
+        }
+        self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
+
+    def _prepare_input(self, x) -> np.ndarray:
+        """Build on the first call, then check ``x`` against the built input shape.
+
+        Raises ValueError naming this layer, the expected and the received shape.
+        """
+        if not isinstance(x, np.ndarray):
+            x = np.asarray(x)
+        if x.ndim < 1:
+            raise ValueError(f"layer {self.name!r} expected a batch of inputs, got a scalar")
+        if not self.built:
+            dtype = x.dtype if x.dtype in _FLOAT_DTYPES else np.dtype("float32")
+            self.build(x.shape[1:], dtype=dtype)
+        if x.shape[1:] != self.input_shape:
+            raise ValueError(
+                f"layer {self.name!r} ({type(self).__name__}) expected input of shape "
+                f"{format_shape(self.input_shape)}, got {tuple(x.shape)}"
+            )
+        if x.dtype != self.dtype:
+            x = x.astype(self.dtype)
+        return x
+
+    # ------------------------------------------------------------------ contract
+    def forward(self, x, training=False):  # pragma: no cover - every layer overrides
+        raise NotImplementedError
+
+    def backward(self, grad_output):  # pragma: no cover - every layer overrides
+        raise NotImplementedError
+
+    def penalty(self) -> float:
+        """Regularisation loss this layer adds to the objective (0.0 when none)."""
+        return 0.0
+
+    @property
+    def final_activation(self):
+        """The activation applied last by this layer, or None (see ``backward_from_logits``)."""
+        return None
+
+    def backward_from_logits(self, grad_logits):
+        """Backward pass that starts below this layer's final activation.
+
+        Used by models to fuse a sigmoid output with binary cross-entropy: the
+        gradient at the logits is then computed directly and stably by the loss.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no final activation to skip")
+
+    def flops(self) -> int:
+        """Floating-point operations of one forward pass for one sample (approximate)."""
+        return 0
+
+    def get_config(self) -> dict:
+        """JSON-serialisable constructor arguments; ``from_config`` inverts it."""
+        return {"name": self.name}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    def count_params(self) -> int:
+        return int(sum(value.size for value in self.params.values()))
+
+    def __repr__(self):
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+def _snake_case(name: str) -> str:
+    """``Conv2DTranspose`` -> ``conv2d_transpose``, ``ReLU`` -> ``re_lu`` (Keras's rule)."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()

@@ -1,0 +1,98 @@
+"""2-D convolution layer (channels-last, Keras semantics)."""
+
+from __future__ import annotations
+
+from .. import kernels
+from . import _spatial
+from .weighted import WeightedLayer
+
+
+class Conv2D(WeightedLayer):
+    """y = activation(conv2d(x, kernel) + bias), a cross-correlation as in every framework.
+
+    x: (N, H, W, C) -> y: (N, OH, OW, filters); kernel: (kh, kw, C, filters) (Keras
+    layout), bias: (filters,).
+
+    ``kernel_size`` and ``strides`` are an int or a pair (height, width). ``padding``:
+    "valid" (no padding, OH = floor((H - kh) / sh) + 1) or "same" (OH = ceil(H / sh),
+    zero padding split as TensorFlow does, the odd cell at the bottom/right; PyTorch's
+    symmetric padding differs when the total is odd). Other keyword arguments as in
+    Keras and ``Dense``: ``activation`` (default linear), ``use_bias``,
+    ``kernel_initializer`` (Glorot-uniform with fan_in = kh*kw*C, fan_out = kh*kw*filters),
+    ``bias_initializer`` (zeros), ``kernel_regularizer``, ``activity_regularizer``.
+    """
+
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=(1, 1),
+        padding="valid",
+        activation=None,
+        **kwargs,
+    ):
+        super().__init__(activation=activation, **kwargs)
+        self.filters = _spatial.as_positive_int(self, "filters", filters)
+        self.kernel_size = _spatial.as_pair(self, "kernel_size", kernel_size)
+        self.strides = _spatial.as_pair(self, "strides", strides)
+        self.padding = _spatial.as_padding_mode(self, padding)
+
+    def build(self, input_shape, dtype="float32"):
+        super().build(input_shape, dtype)  # checks the shape through compute_output_shape
+        height, width, channels = self.input_shape
+        self.padding_amounts = _spatial.explicit_padding(
+            (height, width), self.kernel_size, self.strides, self.padding
+        )
+        self._build_weights((*self.kernel_size, channels, self.filters), (self.filters,))
+
+    def compute_output_shape(self, input_shape):
+        _spatial.check_image_shape(self, input_shape)
+        _spatial.check_window_fits(self, input_shape, self.kernel_size, self.padding)
+        output_hw = _spatial.window_output_hw(
+            input_shape[:2], self.kernel_size, self.strides, self.padding
+        )
+        return (*output_hw, self.filters)
+
+    def forward(self, x, training=False):
+        """x: (N, H, W, C) -> y: (N, OH, OW, filters)."""
+        x = self._prepare_input(x)
+        self.inputs = x
+        bias = self.params["bias"] if self.use_bias else None
+        z = kernels.conv2d_forward(
+            x, self.params["kernel"], bias, self.strides, self.padding_amounts
+        )
+        return self._activate(z, training)
+
+    def backward_from_logits(self, grad_logits):
+        """Given dL/dz (N, OH, OW, F) for z = im2col(x) @ W + b (W = kernel as (kh*kw*C, F)):
+
+        dL/dW = im2col(x).T @ dL/dz  (kh, kw, C, F);  dL/db = sum over N, OH, OW of dL/dz
+        (F,);  dL/dx = col2im(dL/dz @ W.T)  (N, H, W, C).
+        """
+        kernel = self.params["kernel"]
+        self.grads["kernel"][...] = kernels.conv2d_backward_kernel(
+            self.inputs, grad_logits, kernel.shape, self.strides, self.padding_amounts
+        )
+        if self.use_bias:
+            self.grads["bias"][...] = grad_logits.sum(axis=(0, 1, 2))
+        self._add_kernel_penalty_gradient()
+        return kernels.conv2d_backward_input(
+            grad_logits, kernel, self.inputs.shape, self.strides, self.padding_amounts
+        )
+
+    def flops(self) -> int:
+        """2 * multiply-adds per sample: 2 * OH*OW * kh*kw*C * filters, plus the activation."""
+        out_h, out_w, _ = self.output_shape
+        kernel_h, kernel_w = self.kernel_size
+        multiply_adds = out_h * out_w * kernel_h * kernel_w * self.input_shape[2] * self.filters
+        return 2 * multiply_adds + self.activation.flops()
+
+    def get_config(self):
+        # Lists, so that the config survives a JSON round trip unchanged.
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": list(self.kernel_size),
+            "strides": list(self.strides),
+            "padding": self.padding,
+        }

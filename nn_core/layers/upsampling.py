@@ -1,0 +1,37 @@
+"""Nearest-neighbour 2-D upsampling layer (channels-last, Keras semantics)."""
+
+from __future__ import annotations
+
+from .. import kernels
+from . import _spatial
+from .base import Layer
+
+
+class UpSampling2D(Layer):
+    """Repeat every pixel into a size_h x size_w block (Keras's default "nearest").
+
+    x: (N, H, W, C) -> y: (N, H*size_h, W*size_w, C); ``size`` is an int or a pair
+    (size_h, size_w), default (2, 2).
+    """
+
+    def __init__(self, size=(2, 2), name=None):
+        super().__init__(name=name)
+        self.size = _spatial.as_pair(self, "size", size)
+
+    def compute_output_shape(self, input_shape):
+        _spatial.check_image_shape(self, input_shape)
+        height, width, channels = input_shape
+        return (height * self.size[0], width * self.size[1], channels)
+
+    def forward(self, x, training=False):
+        """x: (N, H, W, C) -> y: (N, H*size_h, W*size_w, C)."""
+        x = self._prepare_input(x)
+        return kernels.upsample_nearest2d_forward(x, *self.size)
+
+    def backward(self, grad_output):
+        """dL/dx (N, H, W, C) = dL/dy (N, H*size_h, W*size_w, C) summed over each block."""
+        return kernels.upsample_nearest2d_backward(grad_output, *self.size)
+
+    def get_config(self):
+        # A list, so that the config survives a JSON round trip unchanged.
+        return {**super().get_config(), "size": list(self.size)}

@@ -1,0 +1,100 @@
+"""What Dense, Conv2D and Conv2DTranspose share: an affine map followed by an
+activation, with optional kernel and activity regularisers.
+
+    z = affine(x)            (the subclass: x @ W + b, or a convolution)
+    y = activation(z)
+    loss += kernel_regularizer(W) + activity_regularizer(y) / N
+
+Backward runs these in reverse: the activity penalty's gradient is added to dL/dy,
+the activation turns dL/dy into dL/dz, and the subclass's ``backward_from_logits``
+turns dL/dz into dL/dx, dL/dW and dL/db (adding the kernel penalty's gradient).
+"""
+
+from .. import initializers, regularizers
+from .activations import activation_config, activation_from_config, get_activation
+from .base import Layer
+
+
+class WeightedLayer(Layer):
+    def __init__(
+        self,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        activity_regularizer=None,
+        name=None,
+    ):
+        super().__init__(name=name)
+        self.activation = get_activation(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self._activity_penalty = 0.0
+
+    def _build_weights(self, kernel_shape, bias_shape):
+        """Initialise ``kernel`` (and ``bias``) with this layer's generator and dtype."""
+        arrays = {"kernel": self.kernel_initializer(kernel_shape, self.rng, self.dtype)}
+        if self.use_bias:
+            arrays["bias"] = self.bias_initializer(bias_shape, self.rng, self.dtype)
+        self._init_params(**arrays)
+        self.activation.build(self.output_shape, self.dtype)
+
+    def _activate(self, z, training):
+        """y = activation(z), and the activity penalty of y when there is one."""
+        outputs = self.activation.forward(z, training)
+        if self.activity_regularizer is not None:
+            self.outputs = outputs
+            self._activity_penalty = self.activity_regularizer(outputs) / len(outputs)
+        return outputs
+
+    def backward(self, grad_output):
+        """dL/dy -> dL/dx, through the activity penalty, the activation and the affine map."""
+        if self.activity_regularizer is not None:
+            grad_output = grad_output + (
+                self.activity_regularizer.gradient(self.outputs) / len(self.outputs)
+            )
+        return self.backward_from_logits(self.activation.backward(grad_output))
+
+    def _add_kernel_penalty_gradient(self):
+        if self.kernel_regularizer is not None:
+            self.grads["kernel"] += self.kernel_regularizer.gradient(self.params["kernel"])
+
+    def penalty(self) -> float:
+        """kernel_regularizer(W) + activity_regularizer(last outputs) / batch size."""
+        total = self._activity_penalty if self.activity_regularizer is not None else 0.0
+        if self.kernel_regularizer is not None:
+            total += self.kernel_regularizer(self.params["kernel"])
+        return total
+
+    @property
+    def final_activation(self):
+        # An activity penalty needs dL/dy, so the fused sigmoid + cross-entropy shortcut
+        # (which skips y) is offered only without one.
+        if self.activity_regularizer is not None:
+            return None
+        return self.activation
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "activation": activation_config(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.name_of(self.kernel_initializer),
+            "bias_initializer": initializers.name_of(self.bias_initializer),
+            "kernel_regularizer": _regularizer_config(self.kernel_regularizer),
+            "activity_regularizer": _regularizer_config(self.activity_regularizer),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["activation"] = activation_from_config(config.get("activation"))
+        return cls(**config)
+
+
+def _regularizer_config(regularizer):
+    return None if regularizer is None else regularizer.get_config()
