@@ -1,0 +1,68 @@
+"""Adam (Kingma & Ba 2015), with the optional AMSGrad variant (Reddi et al. 2018)."""
+
+import numpy as np
+
+from ._validation import check_bool, check_number
+from .base import Optimizer
+
+
+class Adam(Optimizer):
+    """Adam, exactly ``torch.optim.Adam`` with ``betas=(beta_1, beta_2)`` (weight_decay=0).
+
+    Per step t = 1, 2, ..., with g the gradient and states m ``exp_avg``, v ``exp_avg_sq``,
+    v_max ``max_exp_avg_sq`` (amsgrad only), all starting at zeros::
+
+        m <- m + (1 - beta_1) * (g - m)
+        v <- beta_2 * v + (1 - beta_2) * g^2
+        v_max <- max(v_max, v), and v_max replaces v below      (if amsgrad)
+        p <- p - lr / (1 - beta_1^t) * m / (sqrt(v) / sqrt(1 - beta_2^t) + epsilon)
+
+    Defaults: lr 1e-3, betas 0.9/0.999 (both libraries), epsilon 1e-7 (Keras; torch 1e-8).
+    epsilon is added after bias-correcting v, as in torch and the paper; Keras adds it to the
+    uncorrected sqrt(v) (the paper's "epsilon hat"), which is larger during the first steps.
+    """
+
+    def __init__(
+        self,
+        learning_rate=1e-3,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        amsgrad=False,
+        clipnorm=None,
+        global_clipnorm=None,
+    ):
+        super().__init__(learning_rate, clipnorm=clipnorm, global_clipnorm=global_clipnorm)
+        owner = type(self).__name__
+        self.beta_1 = check_number(owner, "beta_1", beta_1, minimum=0.0, maximum=1.0)
+        self.beta_2 = check_number(owner, "beta_2", beta_2, minimum=0.0, maximum=1.0)
+        self.epsilon = check_number(owner, "epsilon", epsilon, minimum=0.0)
+        self.amsgrad = check_bool(owner, "amsgrad", amsgrad)
+
+    def _slot_names(self):
+        return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if self.amsgrad else ())
+
+    def _update(self, index, param, grad, state, lr):
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        step = self.iterations + 1
+        exp_avg += (1 - self.beta_1) * (grad - exp_avg)
+        exp_avg_sq *= self.beta_2
+        exp_avg_sq += (1 - self.beta_2) * grad * grad
+        if self.amsgrad:
+            np.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
+            exp_avg_sq = state["max_exp_avg_sq"]
+        step_size = lr / (1 - self.beta_1**step)
+        denominator = np.sqrt(exp_avg_sq)
+        denominator /= (1 - self.beta_2**step) ** 0.5
+        denominator += self.epsilon
+        np.divide(exp_avg, denominator, out=denominator)
+        denominator *= step_size
+        param -= denominator
+
+    def _hyperparameters(self):
+        return {
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+            "amsgrad": self.amsgrad,
+        }

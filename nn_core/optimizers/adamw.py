@@ -1,0 +1,46 @@
+"""AdamW (Loshchilov & Hutter 2019): Adam with decoupled weight decay."""
+
+from ._validation import check_number
+from .adam import Adam
+
+
+class AdamW(Adam):
+    """AdamW, exactly ``torch.optim.AdamW`` (amsgrad=False).
+
+    Per step: ``p <- p * (1 - lr * weight_decay)``, then the ``Adam`` update of ``p``.
+    The decay is applied to the weights directly, not added to the gradient, so it does not
+    pass through the moment estimates. Defaults: as ``Adam``, and weight_decay 0.01 (torch;
+    Keras uses 0.004).
+    """
+
+    def __init__(
+        self,
+        learning_rate=1e-3,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        weight_decay=0.01,
+        clipnorm=None,
+        global_clipnorm=None,
+    ):
+        super().__init__(
+            learning_rate,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            clipnorm=clipnorm,
+            global_clipnorm=global_clipnorm,
+        )
+        self.weight_decay = check_number(
+            type(self).__name__, "weight_decay", weight_decay, minimum=0.0
+        )
+
+    def _update(self, index, param, grad, state, lr):
+        if self.weight_decay:
+            param *= 1 - lr * self.weight_decay
+        super()._update(index, param, grad, state, lr)
+
+    def _hyperparameters(self):
+        hyperparameters = super()._hyperparameters()
+        del hyperparameters["amsgrad"]
+        return {**hyperparameters, "weight_decay": self.weight_decay}
