@@ -1,0 +1,40 @@
+"""nn_core: a from-scratch neural-network engine on NumPy, with hand-written backprop.
+
+import nn_core as nn
+model = nn.Sequential([nn.layers.Dense(32, activation="relu"),
+                       nn.layers.Dense(784, activation="sigmoid")], seed=0)
+model.compile(optimizer="adadelta", loss="binary_crossentropy")
+history = model.fit(x, x, epochs=50, batch_size=256, validation_data=(x_val, x_val))
+"""
+
+from . import (
+    callbacks,
+    datasets,
+    gradcheck,
+    initializers,
+    kernels,
+    layers,
+    losses,
+    optimizers,
+    regularizers,
+)
+from .errors import ModelFileError, TrainingDivergedError
+from .sequential import Sequential, load_model
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ModelFileError",
+    "Sequential",
+    "TrainingDivergedError",
+    "callbacks",
+    "datasets",
+    "gradcheck",
+    "initializers",
+    "kernels",
+    "layers",
+    "losses",
+    "load_model",
+    "optimizers",
+    "regularizers",
+]

@@ -1,0 +1,123 @@
+"""Model files: one ``.npz`` archive holding a JSON config and named arrays.
+
+Layout (format "nn_core.model", version 1):
+
+* ``config``: the JSON document, stored as a uint8 array of its UTF-8 bytes. It holds
+  the model's architecture, input shape and dtype, the compile settings, and the
+  name, shape and dtype of every array below.
+* ``weight/<i>``: the i-th array of ``model.get_weights()``.
+* ``optimizer/<name>``: the optimizer's state (``optimizer.get_state()``).
+
+Writing is atomic: the archive goes to a temporary file in the target's folder, is
+flushed and fsynced, then renamed over the target, so a crash leaves either the old
+file or the new one, never half of one. Reading never unpickles (``allow_pickle=False``)
+and checks the format, version, array names, shapes and dtypes, raising
+``ModelFileError`` (a ValueError) that names the file and the problem.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+from .errors import ModelFileError
+
+FORMAT_NAME = "nn_core.model"
+FORMAT_VERSION = 1
+
+
+def write_archive(path, config: dict, arrays: dict[str, np.ndarray]) -> None:
+    """Atomically write ``config`` (JSON) and ``arrays`` to the .npz file ``path``."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    config = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **config}
+    config["arrays"] = {
+        name: {"shape": list(array.shape), "dtype": array.dtype.name}
+        for name, array in arrays.items()
+    }
+    payload = {"config": np.frombuffer(json.dumps(config).encode("utf-8"), dtype=np.uint8)}
+    payload.update(arrays)
+    handle, temp_path = tempfile.mkstemp(
+        dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
+    )
+    try:
+        with os.fdopen(handle, "wb") as file:
+            np.savez(file, **payload)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp_path, path)
+    except BaseException:
+        if os.path.exists(temp_path):
+            os.remove(temp_path)
+        raise
+    _fsync_folder(folder)
+
+
+def _fsync_folder(folder):
+    # Makes the rename itself durable on POSIX file systems; not possible on Windows.
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def read_archive(path) -> tuple[dict, dict[str, np.ndarray]]:
+    """Read and validate an archive written by ``write_archive``: (config, arrays)."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no model file at {path!r}")
+    try:
+        archive = np.load(path, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise ValueError("it holds a single array, not an .npz archive")
+        with archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError) as error:
+        raise ModelFileError(
+            f"{path!r} is not a readable nn_core model file (truncated, corrupted or "
+            f"not an .npz archive): {error}"
+        ) from error
+    if "config" not in arrays:
+        raise ModelFileError(f"{path!r} has no 'config' entry; it was not written by nn_core")
+    config_bytes = arrays.pop("config")
+    if config_bytes.dtype != np.uint8 or config_bytes.ndim != 1:
+        raise ModelFileError(f"{path!r}: the 'config' entry is not a JSON byte string")
+    try:
+        config = json.loads(config_bytes.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ModelFileError(f"{path!r}: the config is not valid JSON ({error})") from error
+    if not isinstance(config, dict) or config.get("format") != FORMAT_NAME:
+        raise ModelFileError(
+            f"{path!r} is not an nn_core model file (format is not {FORMAT_NAME!r})"
+        )
+    version = config.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path!r} has format version {version!r}; this nn_core reads version {FORMAT_VERSION}"
+        )
+    declared = config.get("arrays")
+    if not isinstance(declared, dict) or set(declared) != set(arrays):
+        missing = sorted(set(declared or {}) - set(arrays))
+        extra = sorted(set(arrays) - set(declared or {}))
+        raise ModelFileError(
+            f"{path!r}: arrays do not match the config (missing {missing}, unexpected {extra})"
+        )
+    for name, spec in declared.items():
+        array = arrays[name]
+        if list(array.shape) != spec.get("shape") or array.dtype.name != spec.get("dtype"):
+            raise ModelFileError(
+                f"{path!r}: array {name!r} has shape {array.shape} and dtype {array.dtype}, "
+                f"the config says {tuple(spec.get('shape') or ())} and {spec.get('dtype')}"
+            )
+    return config, arrays

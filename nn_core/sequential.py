@@ -1,0 +1,544 @@
+"""``Sequential``: a stack of layers that is itself a layer, and a trainable model.
+
+As a layer it follows the layer contract (``build``, ``forward``, ``backward``,
+``params``, ``grads``), so models nest: an autoencoder can be
+``Sequential([encoder, decoder])`` and share the encoder's and decoder's layer
+objects. As a model it has the Keras habits: ``compile``, ``fit``, ``evaluate``,
+``predict``, ``summary``, ``get_weights`` / ``set_weights``, ``save``.
+
+Training step (``loss_and_gradients``), for a batch (x, y):
+
+    y_pred = forward(x)                       every layer, in order, training=True
+    loss   = loss_fn(y, y_pred) + sum of layer penalties (regularisers)
+    dL/dy_pred from the loss, then backward   every layer, in reverse order
+
+When the model ends in a sigmoid and the loss is binary cross-entropy, the loss and
+its gradient are computed from the logits (see ``nn_core.losses``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import losses as losses_module
+from . import optimizers as optimizers_module
+from .callbacks import Callback, History, ProgressBar
+from .errors import ModelFileError, TrainingDivergedError
+from .layers.activations import Sigmoid
+from .layers.base import Layer, format_shape
+from .saving import read_archive, write_archive
+from .summary import format_summary
+from .validation import as_float_batch, check_batch_size, check_same_length
+
+
+class Sequential(Layer):
+    """A linear stack of layers. ``seed`` fixes initialisation, shuffling, dropout and noise."""
+
+    def __init__(self, layers=None, seed=None, name=None):
+        super().__init__(name=name)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+            raise ValueError(f"seed must be an integer or None, got {seed!r}")
+        self.seed = None if seed is None else int(seed)
+        self.layers: list[Layer] = []
+        self.optimizer = None
+        self.loss = None
+        self.stop_training = False
+        self.history = None
+        self._resume_epoch = None
+        self.set_rng(np.random.default_rng(self.seed))
+        for layer in layers or []:
+            self.add(layer)
+
+    # ------------------------------------------------------------------ structure
+    def add(self, layer):
+        """Append ``layer``; it gets a random generator derived from the model's seed."""
+        if not isinstance(layer, Layer):
+            raise ValueError(f"Sequential.add expects a Layer, got {type(layer).__name__}")
+        if layer is self:
+            raise ValueError("a Sequential cannot contain itself")
+        layer.set_rng(self._child_rng())
+        self.layers.append(layer)
+        if self.built:
+            self.build(self.input_shape, self.dtype)
+
+    def _child_rng(self):
+        return np.random.default_rng(self._seed_source.integers(2**63))
+
+    def set_rng(self, rng):
+        """Use ``rng`` for shuffling and derive every child layer's generator from it."""
+        self.rng = rng
+        self._seed_source = np.random.default_rng(rng.integers(2**63))
+        for layer in getattr(self, "layers", []):
+            layer.set_rng(self._child_rng())
+
+    def leaf_layers(self) -> list[Layer]:
+        """Every non-Sequential layer, depth first, each once (shared layers appear once)."""
+        seen, leaves = set(), []
+        for layer in self.layers:
+            children = layer.leaf_layers() if isinstance(layer, Sequential) else [layer]
+            for child in children:
+                if id(child) not in seen:
+                    seen.add(id(child))
+                    leaves.append(child)
+        return leaves
+
+    def build(self, input_shape, dtype="float32"):
+        """Build every layer in turn, each on the previous layer's output shape."""
+        if not self.layers:
+            raise ValueError(f"model {self.name!r} has no layers to build")
+        Layer.build(self, input_shape, dtype)
+        shape = self.input_shape
+        for layer in self.layers:
+            if not layer.built:
+                layer.build(shape, self.dtype)
+            elif layer.input_shape != shape or layer.dtype != self.dtype:
+                raise ValueError(
+                    f"layer {layer.name!r} is already built for inputs {format_shape(layer.input_shape)} "
+                    f"{layer.dtype}, but model {self.name!r} feeds it {format_shape(shape)} {self.dtype}"
+                )
+            shape = layer.output_shape
+        self.output_shape = tuple(shape)
+
+    def compute_output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        for layer in self.layers:
+            shape = layer.compute_output_shape(shape)
+        return shape
+
+    # ------------------------------------------------------------------ the layer contract
+    def forward(self, x, training=False):
+        """Run every layer in order. x: (N, *input_shape) -> (N, *output_shape)."""
+        x = self._prepare_input(x)
+        for layer in self.layers:
+            x = layer.forward(x, training=training)
+        return x
+
+    def backward(self, grad_output):
+        """Run every layer's backward in reverse order; returns dL/dx."""
+        for layer in reversed(self.layers):
+            grad_output = layer.backward(grad_output)
+        return grad_output
+
+    @property
+    def final_activation(self):
+        return self.layers[-1].final_activation if self.layers else None
+
+    def backward_from_logits(self, grad_logits):
+        grad = self.layers[-1].backward_from_logits(grad_logits)
+        for layer in reversed(self.layers[:-1]):
+            grad = layer.backward(grad)
+        return grad
+
+    def penalty(self) -> float:
+        return float(sum(layer.penalty() for layer in self.leaf_layers()))
+
+    @property
+    def params(self):
+        return {f"{l.name}/{k}": v for l in self.leaf_layers() for k, v in l.params.items()}
+
+    @params.setter
+    def params(self, value):  # Layer.__init__ assigns {}; a Sequential derives its params
+        pass
+
+    @property
+    def grads(self):
+        return {f"{l.name}/{k}": v for l in self.leaf_layers() for k, v in l.grads.items()}
+
+    @grads.setter
+    def grads(self, value):
+        pass
+
+    def flops(self) -> int:
+        return int(sum(layer.flops() for layer in self.layers))
+
+    # ------------------------------------------------------------------ weights
+    def weight_arrays(self) -> list[np.ndarray]:
+        """The live weight arrays, in ``get_weights`` order: per layer, params then buffers."""
+        arrays = []
+        for layer in self.leaf_layers():
+            arrays.extend(layer.params.values())
+            arrays.extend(layer.buffers.values())
+        return arrays
+
+    def weight_names(self) -> list[str]:
+        names = []
+        for layer in self.leaf_layers():
+            names.extend(f"{layer.name}/{key}" for key in layer.params)
+            names.extend(f"{layer.name}/{key}" for key in layer.buffers)
+        return names
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of every weight in layer order (Dense: kernel (in, out), bias; Conv2D:
+        kernel (kh, kw, in, filters), bias; BatchNormalization: gamma, beta, moving_mean,
+        moving_variance)."""
+        self._require_built("get_weights")
+        return [array.copy() for array in self.weight_arrays()]
+
+    def set_weights(self, weights):
+        """Copy ``weights`` (same order, shapes as ``get_weights``) into the model's arrays."""
+        self._require_built("set_weights")
+        targets = self.weight_arrays()
+        names = self.weight_names()
+        weights = list(weights)
+        if len(weights) != len(targets):
+            raise ValueError(
+                f"set_weights: model {self.name!r} has {len(targets)} weight arrays, got {len(weights)}"
+            )
+        for name, target, value in zip(names, targets, weights):
+            value = np.asarray(value)
+            if value.shape != target.shape:
+                raise ValueError(f"set_weights: {name} has shape {target.shape}, got {value.shape}")
+            if not np.isfinite(value).all():
+                raise ValueError(f"set_weights: {name} contains NaN or Inf")
+            np.copyto(target, value, casting="same_kind")
+
+    def count_params(self) -> int:
+        return int(sum(layer.count_params() for layer in self.leaf_layers()))
+
+    def _trainable_pairs(self):
+        """Names, params and grads of every trainable layer's parameters, for the optimizer."""
+        names, params, grads = [], [], []
+        for layer in self.leaf_layers():
+            if layer.trainable:
+                for key in layer.params:
+                    names.append(f"{layer.name}/{key}")
+                    params.append(layer.params[key])
+                    grads.append(layer.grads[key])
+        return names, params, grads
+
+    # ------------------------------------------------------------------ random state
+    def rng_state(self) -> dict:
+        """States of the shuffling generator and of every layer's generator (JSON-able)."""
+        return {
+            "model": self.rng.bit_generator.state,
+            "layers": [layer.rng.bit_generator.state for layer in self.leaf_layers()],
+        }
+
+    def set_rng_state(self, state: dict):
+        self.rng.bit_generator.state = state["model"]
+        for layer, layer_state in zip(self.leaf_layers(), state["layers"]):
+            layer.rng.bit_generator.state = layer_state
+
+    # ------------------------------------------------------------------ training
+    def compile(self, optimizer="rmsprop", loss="binary_crossentropy"):
+        """Choose the optimizer (instance or name, e.g. "adadelta") and loss (instance or name)."""
+        self.optimizer = optimizers_module.get(optimizer)
+        self.loss = losses_module.get(loss)
+        return self
+
+    def _require_built(self, what):
+        if not self.built:
+            raise ValueError(
+                f"model {self.name!r} is not built yet; call model.build(input_shape) or pass "
+                f"data through it before {what}"
+            )
+
+    def _require_compiled(self, what):
+        if self.loss is None:
+            raise ValueError(f"call model.compile(optimizer=..., loss=...) before {what}")
+
+    def _uses_logits(self) -> bool:
+        return (
+            isinstance(self.loss, losses_module.BinaryCrossentropy)
+            and not self.loss.from_logits
+            and isinstance(self.final_activation, Sigmoid)
+        )
+
+    def _data_loss(self, y_true, y_pred):
+        """The loss without penalties; from the logits for sigmoid + binary cross-entropy."""
+        if self._uses_logits():
+            return self.loss.logits_value(y_true, self.final_activation.inputs)
+        return self.loss(y_true, y_pred)
+
+    def loss_and_gradients(self, x, y):
+        """Total loss (data loss + every penalty) of the batch and its gradients.
+
+        Gradients come in ``get_weights()`` order (non-trainable weights such as
+        batch-norm moving statistics get zero arrays). Nothing is updated.
+        """
+        self._require_compiled("loss_and_gradients")
+        self._forward_backward(x, y)
+        gradients = []
+        for layer in self.leaf_layers():
+            gradients.extend(layer.grads.values())
+            gradients.extend(np.zeros_like(b) for b in layer.buffers.values())
+        return self._last_loss, gradients
+
+    def _forward_backward(self, x, y):
+        """Forward in training mode, loss, backward: fills every layer's ``grads``."""
+        y_pred = self.forward(x, training=True)
+        if y_pred.shape != np.shape(y):
+            raise ValueError(
+                f"targets y have shape {np.shape(y)}, but model {self.name!r} outputs {y_pred.shape}"
+            )
+        if self._uses_logits():
+            logits = self.final_activation.inputs
+            loss = self.loss.logits_value(y, logits)
+            self.backward_from_logits(self.loss.logits_gradient(y, logits))
+        else:
+            loss = self.loss(y, y_pred)
+            self.backward(self.loss.gradient(y, y_pred))
+        self._last_loss = loss + self.penalty()
+        return self._last_loss
+
+    def train_on_batch(self, x, y) -> float:
+        """One optimizer step on the batch; returns its loss. Refuses a non-finite step."""
+        self._require_compiled("train_on_batch")
+        loss = self._forward_backward(x, y)
+        names, params, grads = self._trainable_pairs()
+        if not math.isfinite(loss):
+            raise TrainingDivergedError(f"the loss is {loss}")
+        for name, grad in zip(names, grads):
+            if not np.isfinite(grad).all():
+                raise TrainingDivergedError(f"the gradient of {name} contains NaN or Inf")
+        self.optimizer.step(params, grads)
+        return loss
+
+    def fit(
+        self,
+        x,
+        y,
+        epochs=1,
+        batch_size=32,
+        shuffle=True,
+        validation_data=None,
+        callbacks=None,
+        verbose=1,
+        initial_epoch=0,
+    ) -> History:
+        """Train for ``epochs`` passes over (x, y) in mini-batches; returns a ``History``.
+
+        ``history.history["loss"][e]`` is epoch e's sample-weighted mean of the batch
+        losses (as Keras reports it); ``"val_loss"`` is ``evaluate`` on
+        ``validation_data=(x_val, y_val)`` at the epoch's end. ``verbose``: 0 silent,
+        1 live progress bar, 2 one line per epoch. A NaN or infinite loss or gradient
+        stops training with ``TrainingDivergedError`` before the bad step, so the
+        weights stay at their last finite values.
+        """
+        self._require_compiled("fit")
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+            raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+        batch_size = check_batch_size(batch_size)
+        x, y = self._prepare_data(x, y, "x", "y")
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise ValueError("validation_data must be a pair (x_val, y_val)")
+            x_val, y_val = self._prepare_data(*validation_data, "x_val", "y_val")
+        steps = math.ceil(len(x) / batch_size)
+        self.history = History()
+        callback_list = [self.history, *(callbacks or [])]
+        if verbose:
+            callback_list.append(ProgressBar(epochs, steps, verbose=verbose))
+        for callback in callback_list:
+            if not isinstance(callback, Callback):
+                raise ValueError(f"callbacks must be Callback instances, got {callback!r}")
+            callback.set_model(self)
+        self.stop_training = False
+        self._resume_epoch = None
+        for callback in callback_list:
+            callback.on_train_begin()
+        first_epoch = initial_epoch if self._resume_epoch is None else self._resume_epoch
+        for epoch in range(first_epoch, epochs):
+            for callback in callback_list:
+                callback.on_epoch_begin(epoch)
+            order = self.rng.permutation(len(x)) if shuffle else np.arange(len(x))
+            loss_sum, seen = 0.0, 0
+            for batch, start in enumerate(range(0, len(x), batch_size)):
+                for callback in callback_list:
+                    callback.on_batch_begin(batch)
+                indices = order[start : start + batch_size]
+                try:
+                    batch_loss = self.train_on_batch(x[indices], y[indices])
+                except TrainingDivergedError as error:
+                    raise TrainingDivergedError(
+                        f"training diverged at epoch {epoch + 1}, batch {batch + 1}: {error}. "
+                        "The weights were left at their last finite values; try a lower "
+                        "learning rate or gradient clipping (clipnorm=...)"
+                    ) from None
+                loss_sum += batch_loss * len(indices)
+                seen += len(indices)
+                for callback in callback_list:
+                    callback.on_batch_end(batch, {"loss": loss_sum / seen})
+            logs = {"loss": loss_sum / seen}
+            if validation_data is not None:
+                logs["val_loss"] = self.evaluate(x_val, y_val, batch_size=batch_size)
+            for callback in callback_list:
+                callback.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        for callback in callback_list:
+            callback.on_train_end()
+        return self.history
+
+    def _prepare_data(self, x, y, x_name, y_name):
+        dtype = self.dtype if self.built else np.float32
+        x = as_float_batch(x, x_name, dtype)
+        y = as_float_batch(y, y_name, dtype)
+        check_same_length(x, y, x_name, y_name)
+        if not self.built:
+            self.build(x.shape[1:], dtype)
+        if x.shape[1:] != self.input_shape:
+            raise ValueError(
+                f"model {self.name!r} expects {x_name} of shape {format_shape(self.input_shape)}, "
+                f"got {x.shape}"
+            )
+        if y.shape[1:] != self.output_shape:
+            raise ValueError(
+                f"model {self.name!r} outputs {format_shape(self.output_shape)}, but {y_name} "
+                f"has shape {y.shape}"
+            )
+        return x, y
+
+    def evaluate(self, x, y, batch_size=32) -> float:
+        """Mean loss over (x, y) in inference mode, penalties included (as Keras)."""
+        self._require_compiled("evaluate")
+        batch_size = check_batch_size(batch_size)
+        x, y = self._prepare_data(x, y, "x", "y")
+        total = 0.0
+        for start in range(0, len(x), batch_size):
+            x_batch, y_batch = x[start : start + batch_size], y[start : start + batch_size]
+            y_pred = self.forward(x_batch, training=False)
+            batch_loss = self._data_loss(y_batch, y_pred) + self.penalty()
+            total += batch_loss * len(x_batch)
+        return total / len(x)
+
+    def predict(self, x, batch_size=32) -> np.ndarray:
+        """Outputs for x in inference mode, computed batch by batch: (N, *output_shape)."""
+        batch_size = check_batch_size(batch_size)
+        x = as_float_batch(x, "x", self.dtype if self.built else np.float32)
+        if not self.built:
+            self.build(x.shape[1:], x.dtype)
+        outputs = np.empty((len(x), *self.output_shape), dtype=self.dtype)
+        for start in range(0, len(x), batch_size):
+            outputs[start : start + batch_size] = self.forward(x[start : start + batch_size])
+        return outputs
+
+    # ------------------------------------------------------------------ description
+    def summary(self, print_fn=print) -> str:
+        """Print (and return) a table of layers, output shapes, parameters and FLOPs."""
+        self._require_built("summary")
+        text = format_summary(self)
+        if print_fn is not None:
+            print_fn(text)
+        return text
+
+    def get_config(self) -> dict:
+        return {
+            "name": self.name,
+            "seed": self.seed,
+            "layers": [
+                {"class_name": type(layer).__name__, "config": layer.get_config()}
+                for layer in self.layers
+            ],
+        }
+
+    @classmethod
+    def from_config(cls, config: dict):
+        from .layers import layer_class
+
+        layers = [
+            layer_class(entry["class_name"]).from_config(entry["config"])
+            for entry in config["layers"]
+        ]
+        return cls(layers, seed=config.get("seed"), name=config.get("name"))
+
+    # ------------------------------------------------------------------ files
+    def _file_contents(self, include_optimizer=True):
+        self._require_built("save")
+        config = {
+            "model": self.get_config(),
+            "input_shape": list(self.input_shape),
+            "dtype": self.dtype.name,
+            "compile": None,
+        }
+        arrays = {f"weight/{i}": array for i, array in enumerate(self.weight_arrays())}
+        if self.loss is not None and self.optimizer is not None:
+            config["compile"] = {
+                "optimizer": self.optimizer.get_config(),
+                "loss": self.loss.get_config(),
+            }
+            if include_optimizer:
+                for key, value in self.optimizer.get_state().items():
+                    arrays[f"optimizer/{key}"] = value
+        return config, arrays
+
+    def save(self, path, include_optimizer=True):
+        """Write the model (architecture, weights, optimizer state) to one .npz file, atomically."""
+        config, arrays = self._file_contents(include_optimizer)
+        write_archive(path, config, arrays)
+
+    def _save_training_state(self, path, epoch):
+        """Everything ``BackupAndRestore`` needs to resume after ``epoch``."""
+        config, arrays = self._file_contents()
+        config["training_state"] = {
+            "epoch": int(epoch),
+            "rng": self.rng_state(),
+            "history": self.history.history if self.history else {},
+            "history_epochs": self.history.epoch if self.history else [],
+        }
+        write_archive(path, config, arrays)
+
+    def _restore_training_state(self, path):
+        config, arrays = read_archive(path)
+        state = config.get("training_state")
+        if state is None:
+            raise ModelFileError(f"{path!r} is a model file, not a training backup")
+        _load_weights_and_optimizer(self, config, arrays, path)
+        self.set_rng_state(state["rng"])
+        if self.history is not None:
+            self.history.history = {k: list(v) for k, v in state["history"].items()}
+            self.history.epoch = list(state["history_epochs"])
+        self._resume_epoch = state["epoch"] + 1
+
+
+def _load_weights_and_optimizer(model, config, arrays, path):
+    weights = [
+        arrays[f"weight/{i}"] for i in range(len(model.weight_arrays())) if f"weight/{i}" in arrays
+    ]
+    if len(weights) != len(model.weight_arrays()) or any(
+        name.startswith("weight/") and int(name.split("/")[1]) >= len(weights) for name in arrays
+    ):
+        raise ModelFileError(
+            f"{path!r} holds a different number of weight arrays than its model config builds"
+        )
+    try:
+        model.set_weights(weights)
+    except ValueError as error:
+        raise ModelFileError(f"{path!r}: {error}") from error
+    optimizer_state = {
+        name.split("/", 1)[1]: array
+        for name, array in arrays.items()
+        if name.startswith("optimizer/")
+    }
+    if optimizer_state and model.optimizer is not None:
+        try:
+            model.optimizer.set_state(optimizer_state)
+        except ValueError as error:
+            raise ModelFileError(f"{path!r}: optimizer state does not fit: {error}") from error
+
+
+def load_model(path) -> Sequential:
+    """Rebuild a model saved with ``model.save(path)``: architecture, weights, optimizer.
+
+    Never unpickles. Raises ``ModelFileError`` (a ValueError) naming the file when it is
+    truncated, corrupted, from another program, or inconsistent with its own config.
+    """
+    config, arrays = read_archive(path)
+    try:
+        model = Sequential.from_config(config["model"])
+        model.build(tuple(config["input_shape"]), config["dtype"])
+        if config.get("compile"):
+            model.compile(
+                optimizer=optimizers_module.get(config["compile"]["optimizer"]),
+                loss=losses_module.get(config["compile"]["loss"]),
+            )
+    except (KeyError, TypeError, ValueError) as error:
+        if isinstance(error, ModelFileError):
+            raise
+        raise ModelFileError(
+            f"{path!r}: cannot rebuild the model from its config: {error}"
+        ) from error
+    _load_weights_and_optimizer(model, config, arrays, path)
+    return model
