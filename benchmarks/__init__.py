@@ -1,0 +1,1 @@
+"""Benchmarks: kernels, training speed against PyTorch, and the Keras-blog results."""
