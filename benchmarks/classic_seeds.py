@@ -38,7 +38,8 @@ def main(argv=None) -> int:
     seconds = [row["seconds_per_epoch"] for row in rows]
     print("\n| seed | test BCE | s/epoch |\n|---|---|---|")
     for row in rows:
-        print(f"| {row['seed']} | {row['test_binary_crossentropy']:.4f} | {row['seconds_per_epoch']:.2f} |")
+        loss, speed = row["test_binary_crossentropy"], row["seconds_per_epoch"]
+        print(f"| {row['seed']} | {loss:.4f} | {speed:.2f} |")
     print(f"| median | {statistics.median(losses):.4f} | {statistics.median(seconds):.2f} |")
     with open(os.path.join(args.out, "summary.json"), "w") as file:
         json.dump({"runs": rows, "median_test_bce": statistics.median(losses)}, file, indent=2)
