@@ -120,3 +120,93 @@ def test_epoch_losses_match_pytorch(mnist_slice, hidden_sizes, optimizer_name, d
     np.testing.assert_allclose(
         model.get_weights()[0], final_torch_kernel, rtol=0, atol=100 * tolerance
     )
+
+
+def _keras_blog_conv_autoencoder(seed, dtype):
+    L = nn.layers
+    model = nn.Sequential(
+        [
+            L.Conv2D(16, 3, activation="relu", padding="same"),
+            L.MaxPooling2D(2, padding="same"),
+            L.Conv2D(8, 3, activation="relu", padding="same"),
+            L.MaxPooling2D(2, padding="same"),
+            L.Conv2D(8, 3, activation="relu", padding="same"),
+            L.MaxPooling2D(2, padding="same"),
+            L.Conv2D(8, 3, activation="relu", padding="same"),
+            L.UpSampling2D(2),
+            L.Conv2D(8, 3, activation="relu", padding="same"),
+            L.UpSampling2D(2),
+            L.Conv2D(16, 3, activation="relu"),
+            L.UpSampling2D(2),
+            L.Conv2D(1, 3, activation="sigmoid", padding="same"),
+        ],
+        seed=seed,
+    )
+    model.build((28, 28, 1), dtype=dtype)
+    return model
+
+
+class _TorchConvAutoencoder(torch.nn.Module):
+    """The same network in PyTorch (NCHW). MaxPool 'same' on 7x7 needs one cell of
+    padding at the bottom/right: -inf padding, as TensorFlow's 'same' pooling."""
+
+    def __init__(self, model, dtype):
+        super().__init__()
+        self.convs = torch.nn.ModuleList()
+        for layer in model.leaf_layers():
+            if isinstance(layer, nn.layers.Conv2D):
+                kh, kw, cin, cout = layer.params["kernel"].shape
+                conv = torch.nn.Conv2d(cin, cout, (kh, kw)).to(dtype)
+                with torch.no_grad():
+                    conv.weight.copy_(
+                        torch.from_numpy(layer.params["kernel"].transpose(3, 2, 0, 1).copy())
+                    )
+                    conv.bias.copy_(torch.from_numpy(layer.params["bias"].copy()))
+                self.convs.append(conv)
+
+    def forward(self, x):
+        functional = torch.nn.functional
+        same = (1, 1, 1, 1)
+        c = self.convs
+
+        def pool(h):
+            pad = (0, h.shape[-1] % 2, 0, h.shape[-2] % 2)
+            return functional.max_pool2d(functional.pad(h, pad, value=-torch.inf), 2)
+
+        def up(h):
+            return functional.interpolate(h, scale_factor=2, mode="nearest")
+
+        h = pool(torch.relu(c[0](functional.pad(x, same))))
+        h = pool(torch.relu(c[1](functional.pad(h, same))))
+        h = pool(torch.relu(c[2](functional.pad(h, same))))
+        h = up(torch.relu(c[3](functional.pad(h, same))))
+        h = up(torch.relu(c[4](functional.pad(h, same))))
+        h = up(torch.relu(c[5](h)))
+        return c[6](functional.pad(h, same))  # logits; the sigmoid is in the loss
+
+
+@pytest.mark.parametrize(
+    "dtype, tolerance", [("float64", 1e-9), ("float32", 1e-4)], ids=["float64", "float32"]
+)
+def test_keras_blog_conv_autoencoder_matches_pytorch(mnist_slice, dtype, tolerance):
+    x = mnist_slice[:256].reshape(-1, 28, 28, 1).astype(dtype)
+    model = _keras_blog_conv_autoencoder(seed=5, dtype=dtype)
+    torch_model = _TorchConvAutoencoder(model, getattr(torch, dtype))
+    optimizer = torch.optim.Adadelta(torch_model.parameters(), lr=1.0, rho=0.95, eps=1e-7)
+    loss_function = torch.nn.BCEWithLogitsLoss()
+    data = torch.from_numpy(x.transpose(0, 3, 1, 2).copy())
+    torch_losses = []
+    for _ in range(2):
+        total = 0.0
+        for start in range(0, len(data), 64):
+            batch = data[start : start + 64]
+            optimizer.zero_grad()
+            loss = loss_function(torch_model(batch), batch)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(batch)
+        torch_losses.append(total / len(data))
+
+    model.compile(optimizer=nn.optimizers.Adadelta(1.0, rho=0.95, epsilon=1e-7), loss="bce")
+    history = model.fit(x, x, epochs=2, batch_size=64, shuffle=False, verbose=0)
+    np.testing.assert_allclose(history.history["loss"], torch_losses, rtol=tolerance)
