@@ -124,7 +124,7 @@ class EarlyStopping(Callback):
                 self.best_weights = self.model.get_weights()
             return
         self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience:  # as Keras: patience=2 stops at the 2nd bad epoch
             self.stopped_epoch = epoch
             self.model.stop_training = True
 

@@ -88,6 +88,10 @@ def read_archive(path) -> tuple[dict, dict[str, np.ndarray]]:
             f"{path!r} is not a readable nn_core model file (truncated, corrupted or "
             f"not an .npz archive): {error}"
         ) from error
+    # np.load hands back an archive member that is not in .npy format as raw bytes.
+    not_arrays = sorted(name for name, value in arrays.items() if not isinstance(value, np.ndarray))
+    if not_arrays:
+        raise ModelFileError(f"{path!r}: entries {not_arrays} are not NumPy .npy arrays")
     if "config" not in arrays:
         raise ModelFileError(f"{path!r} has no 'config' entry; it was not written by nn_core")
     config_bytes = arrays.pop("config")

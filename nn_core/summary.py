@@ -39,8 +39,9 @@ def format_summary(model) -> str:
 
     trainable = sum(l.count_params() for l in model.leaf_layers() if l.trainable)
     buffers = sum(b.size for l in model.leaf_layers() for b in l.buffers.values())
+    input_dims = ", ".join(map(str, model.input_shape))
     lines = [
-        f'Model: "{model.name}"  input (None, {", ".join(map(str, model.input_shape))}) {model.dtype}',
+        f'Model: "{model.name}"  input (None, {input_dims}) {model.dtype}',
         rule,
         line(header),
         rule,
