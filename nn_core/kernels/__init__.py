@@ -2,19 +2,25 @@
 
 Layers never do heavy arithmetic themselves: they call ``nn_core.kernels.<op>(...)``
 and the active backend provides the op. ``numpy_backend`` is the readable reference
-definition of every op; a faster backend (Numba) provides functions of the same
-names and signatures and falls back to the reference for any op it lacks.
+definition of every op; ``numba_backend`` provides functions of the same names and
+signatures, compiled by Numba; any op a backend lacks falls back to the reference.
 
-Choose the backend with the environment variable ``NN_CORE_BACKEND=numpy|numba``
-(read once, at import) or at run time with ``set_backend(name)``.
+The default backend is "numba" when Numba is installed (the 'fast' extra), "numpy"
+otherwise. Force one with the environment variable ``NN_CORE_BACKEND=numpy|numba`` (read
+once, at import) or at run time with ``set_backend(name)``. Importing compiles nothing:
+each Numba kernel is compiled on its first call for the argument types of that call and
+cached on disk (``__pycache__``), so later processes load it instead of compiling again.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
+import warnings
 from types import ModuleType
 
+from .. import threads
 from . import numpy_backend
 
 AVAILABLE_BACKENDS = ("numpy", "numba")
@@ -49,6 +55,11 @@ def backend_name() -> str:
     return _active_name
 
 
+def default_backend_name() -> str:
+    """'numba' when Numba can be imported here, else 'numpy' (ignores NN_CORE_BACKEND)."""
+    return "numba" if importlib.util.find_spec("numba") is not None else "numpy"
+
+
 def __getattr__(op_name: str):
     try:
         return getattr(_active, op_name)
@@ -57,6 +68,18 @@ def __getattr__(op_name: str):
         return getattr(numpy_backend, op_name)
 
 
-_requested = os.environ.get("NN_CORE_BACKEND", "").strip().lower()
-if _requested:
-    set_backend(_requested)
+def _select_at_import() -> None:
+    requested = os.environ.get("NN_CORE_BACKEND", "").strip().lower()
+    if requested:
+        set_backend(requested)
+        return
+    default = default_backend_name()
+    try:
+        set_backend(default)
+    except ValueError as error:  # Numba is installed but broken: keep the reference
+        warnings.warn(f"{error}; using the numpy backend", RuntimeWarning, stacklevel=3)
+        set_backend("numpy")
+
+
+_select_at_import()
+threads.apply_environment()

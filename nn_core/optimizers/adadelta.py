@@ -1,7 +1,6 @@
 """Adadelta (Zeiler 2012): step sizes from running averages of squared gradients and steps."""
 
-import numpy as np
-
+from .. import kernels
 from ._validation import check_number
 from .base import Optimizer
 
@@ -36,16 +35,9 @@ class Adadelta(Optimizer):
         return ("square_avg", "acc_delta")
 
     def _update(self, index, param, grad, state, lr):
-        square_avg, acc_delta = state["square_avg"], state["acc_delta"]
-        square_avg *= self.rho
-        square_avg += (1 - self.rho) * grad * grad
-        delta = np.sqrt(acc_delta + self.epsilon)
-        delta /= np.sqrt(square_avg + self.epsilon)
-        delta *= grad
-        acc_delta *= self.rho
-        acc_delta += (1 - self.rho) * delta * delta
-        delta *= lr
-        param -= delta
+        kernels.adadelta_update(
+            param, grad, state["square_avg"], state["acc_delta"], lr, self.rho, self.epsilon
+        )
 
     def _hyperparameters(self):
         return {"rho": self.rho, "epsilon": self.epsilon}

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .. import kernels
 from ._validation import check_number
 from .base import Optimizer
 
@@ -41,13 +42,7 @@ class Adagrad(Optimizer):
         return {"sum": np.full_like(param, self.initial_accumulator_value)}
 
     def _update(self, index, param, grad, state, lr):
-        squared_sum = state["sum"]
-        squared_sum += grad * grad
-        step = np.sqrt(squared_sum)
-        step += self.epsilon
-        np.divide(grad, step, out=step)
-        step *= lr
-        param -= step
+        kernels.adagrad_update(param, grad, state["sum"], lr, self.epsilon)
 
     def _hyperparameters(self):
         return {

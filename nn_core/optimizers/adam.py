@@ -1,7 +1,6 @@
 """Adam (Kingma & Ba 2015), with the optional AMSGrad variant (Reddi et al. 2018)."""
 
-import numpy as np
-
+from .. import kernels
 from ._validation import check_bool, check_number
 from .base import Optimizer
 
@@ -43,21 +42,18 @@ class Adam(Optimizer):
         return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if self.amsgrad else ())
 
     def _update(self, index, param, grad, state, lr):
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        step = self.iterations + 1
-        exp_avg += (1 - self.beta_1) * (grad - exp_avg)
-        exp_avg_sq *= self.beta_2
-        exp_avg_sq += (1 - self.beta_2) * grad * grad
-        if self.amsgrad:
-            np.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
-            exp_avg_sq = state["max_exp_avg_sq"]
-        step_size = lr / (1 - self.beta_1**step)
-        denominator = np.sqrt(exp_avg_sq)
-        denominator /= (1 - self.beta_2**step) ** 0.5
-        denominator += self.epsilon
-        np.divide(exp_avg, denominator, out=denominator)
-        denominator *= step_size
-        param -= denominator
+        kernels.adam_update(
+            param,
+            grad,
+            state["exp_avg"],
+            state["exp_avg_sq"],
+            state.get("max_exp_avg_sq"),
+            lr,
+            self.beta_1,
+            self.beta_2,
+            self.epsilon,
+            step=self.iterations + 1,
+        )
 
     def _hyperparameters(self):
         return {

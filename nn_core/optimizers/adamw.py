@@ -1,5 +1,6 @@
 """AdamW (Loshchilov & Hutter 2019): Adam with decoupled weight decay."""
 
+from .. import kernels
 from ._validation import check_number
 from .adam import Adam
 
@@ -36,9 +37,19 @@ class AdamW(Adam):
         )
 
     def _update(self, index, param, grad, state, lr):
-        if self.weight_decay:
-            param *= 1 - lr * self.weight_decay
-        super()._update(index, param, grad, state, lr)
+        kernels.adamw_update(
+            param,
+            grad,
+            state["exp_avg"],
+            state["exp_avg_sq"],
+            state.get("max_exp_avg_sq"),
+            lr,
+            self.beta_1,
+            self.beta_2,
+            self.epsilon,
+            self.weight_decay,
+            step=self.iterations + 1,
+        )
 
     def _hyperparameters(self):
         hyperparameters = super()._hyperparameters()

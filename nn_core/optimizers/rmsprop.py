@@ -1,7 +1,6 @@
 """RMSprop (Hinton): divide the gradient by a running root mean square of past gradients."""
 
-import numpy as np
-
+from .. import kernels
 from ._validation import check_bool, check_number
 from .base import Optimizer
 
@@ -48,26 +47,18 @@ class RMSprop(Optimizer):
         )
 
     def _update(self, index, param, grad, state, lr):
-        square_avg = state["square_avg"]
-        square_avg *= self.rho
-        square_avg += (1 - self.rho) * grad * grad
-        if self.centered:
-            grad_avg = state["grad_avg"]
-            grad_avg += (1 - self.rho) * (grad - grad_avg)
-            denominator = square_avg - grad_avg * grad_avg
-            np.sqrt(denominator, out=denominator)
-        else:
-            denominator = np.sqrt(square_avg)
-        denominator += self.epsilon
-        if self.momentum:
-            buffer = state["momentum_buffer"]
-            buffer *= self.momentum
-            buffer += grad / denominator
-            param -= lr * buffer
-        else:
-            np.divide(grad, denominator, out=denominator)
-            denominator *= lr
-            param -= denominator
+        kernels.rmsprop_update(
+            param,
+            grad,
+            state["square_avg"],
+            state.get("grad_avg"),
+            state.get("momentum_buffer"),
+            lr,
+            self.rho,
+            self.momentum,
+            self.epsilon,
+            self.centered,
+        )
 
     def _hyperparameters(self):
         return {

@@ -1,5 +1,6 @@
 """Stochastic gradient descent with optional (Nesterov) momentum and L2 weight decay."""
 
+from .. import kernels
 from ._validation import check_bool, check_number
 from .base import Optimizer
 
@@ -43,14 +44,15 @@ class SGD(Optimizer):
         return ("momentum_buffer",) if self.momentum else ()
 
     def _update(self, index, param, grad, state, lr):
-        if self.weight_decay:
-            grad = grad + self.weight_decay * param
-        if self.momentum:
-            buffer = state["momentum_buffer"]
-            buffer *= self.momentum
-            buffer += grad
-            grad = grad + self.momentum * buffer if self.nesterov else buffer
-        param -= lr * grad
+        kernels.sgd_update(
+            param,
+            grad,
+            state.get("momentum_buffer"),
+            lr,
+            self.momentum,
+            self.nesterov,
+            self.weight_decay,
+        )
 
     def _hyperparameters(self):
         return {

@@ -32,7 +32,7 @@ from .conv import (
     im2col,
     same_padding,
 )
-from .dense import dense_backward, dense_forward
+from .dense import bias_gradient, dense_backward, dense_forward
 from .losses import (
     binary_crossentropy,
     binary_crossentropy_from_logits,
@@ -42,6 +42,14 @@ from .losses import (
     mean_absolute_error_gradient,
     mean_squared_error,
     mean_squared_error_gradient,
+)
+from .optimizers import (
+    adadelta_update,
+    adagrad_update,
+    adam_update,
+    adamw_update,
+    rmsprop_update,
+    sgd_update,
 )
 from .pooling import (
     avg_pool2d_backward,
@@ -53,8 +61,15 @@ from .pooling import (
 )
 
 __all__ = [
+    "adadelta_update",
+    "adagrad_update",
+    "adam_update",
+    "adamw_update",
+    "rmsprop_update",
+    "sgd_update",
     "avg_pool2d_backward",
     "avg_pool2d_forward",
+    "bias_gradient",
     "batch_norm_backward",
     "batch_norm_forward",
     "batch_norm_inference_backward",

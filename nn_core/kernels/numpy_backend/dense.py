@@ -23,3 +23,10 @@ def dense_backward(x, kernel, grad_z, grad_kernel, grad_bias):
     np.matmul(x.T, grad_z, out=grad_kernel)
     np.sum(grad_z, axis=0, out=grad_bias)
     return grad_z @ kernel.T
+
+
+def bias_gradient(grad_output):
+    """dL/dbias of a layer that adds one bias per channel: grad_output (..., F) summed over
+    every axis but the last -> (F,) (Dense: (N, F); Conv2D: (N, OH, OW, F))."""
+    grad_output = np.asarray(grad_output)
+    return grad_output.reshape(-1, grad_output.shape[-1]).sum(axis=0)

@@ -1,0 +1,100 @@
+"""Direct loops vs im2col + BLAS for each convolution map, on the Keras-blog conv
+autoencoder's seven 3x3 shapes (batch 128): the measurements behind
+``nn_core.kernels.numba_backend.conv._use_gemm``.
+
+    python -m benchmarks.conv_strategies [--dtype float64]
+
+Prints milliseconds per call (best of three runs) for the forward, backward-input and
+backward-kernel maps, computed by the Numba backend's direct loops, by its im2col + BLAS
+path, and by the NumPy reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from functools import partial
+
+import numpy as np
+
+from nn_core.kernels import numba_backend as fast
+from nn_core.kernels import numpy_backend as reference
+from nn_core.kernels.numba_backend import conv
+
+# (name, H, W, C, F, padding) of the autoencoder's layers
+SHAPES = [
+    ("28x28x1->16 same", 28, 28, 1, 16, (1, 1, 1, 1)),
+    ("14x14x16->8 same", 14, 14, 16, 8, (1, 1, 1, 1)),
+    ("7x7x8->8 same", 7, 7, 8, 8, (1, 1, 1, 1)),
+    ("4x4x8->8 same", 4, 4, 8, 8, (1, 1, 1, 1)),
+    ("8x8x8->8 same", 8, 8, 8, 8, (1, 1, 1, 1)),
+    ("16x16x8->16 valid", 16, 16, 8, 16, (0, 0, 0, 0)),
+    ("28x28x16->1 same", 28, 28, 16, 1, (1, 1, 1, 1)),
+]
+
+
+def milliseconds(function):
+    """Best of three timings of ``function()``, in ms per call (about 0.15 s each)."""
+    function()
+    start = time.perf_counter()
+    function()
+    repeats = max(3, int(0.15 / max(time.perf_counter() - start, 1e-6)))
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        for _ in range(repeats):
+            function()
+        best = min(best, (time.perf_counter() - start) / repeats)
+    return best * 1e3
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    parser.add_argument("--batch", type=int, default=128)
+    arguments = parser.parse_args(argv)
+    rng = np.random.default_rng(0)
+    chosen = conv._use_gemm
+    totals = {"direct": 0.0, "gemm": 0.0, "chosen": 0.0, "numpy": 0.0}
+    print(f"{'shape':20s} map  direct    gemm  chosen   numpy  (ms, {arguments.dtype})")
+    try:
+        for name, height, width, channels, filters, padding in SHAPES:
+            x = rng.standard_normal((arguments.batch, height, width, channels))
+            x = x.astype(arguments.dtype)
+            kernel = rng.standard_normal((3, 3, channels, filters)).astype(arguments.dtype)
+            bias = np.zeros(filters, arguments.dtype)
+            strides = (1, 1)
+            z = reference.conv2d_forward(x, kernel, bias, strides, padding)
+            grad = rng.standard_normal(z.shape).astype(arguments.dtype)
+            maps = {
+                "fwd": ("conv2d_forward", (x, kernel, bias, strides, padding)),
+                "bin": ("conv2d_backward_input", (grad, kernel, x.shape, strides, padding)),
+                "bk": ("conv2d_backward_kernel", (x, grad, kernel.shape, strides, padding)),
+            }
+            for map_name, (op, op_arguments) in maps.items():
+                row = {}
+                for strategy in ("direct", "gemm", "chosen"):
+                    conv._use_gemm = (
+                        chosen
+                        if strategy == "chosen"
+                        else (lambda *args, use=strategy == "gemm": use)
+                    )
+                    row[strategy] = milliseconds(partial(getattr(fast, op), *op_arguments))
+                conv._use_gemm = chosen
+                row["numpy"] = milliseconds(partial(getattr(reference, op), *op_arguments))
+                for key, value in row.items():
+                    totals[key] += value
+                print(
+                    f"{name:20s} {map_name:4s} {row['direct']:6.2f}  {row['gemm']:6.2f}  "
+                    f"{row['chosen']:6.2f}  {row['numpy']:6.2f}"
+                )
+    finally:
+        conv._use_gemm = chosen
+    print(
+        f"{'total':25s} {totals['direct']:6.2f}  {totals['gemm']:6.2f}  "
+        f"{totals['chosen']:6.2f}  {totals['numpy']:6.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""What every Numba kernel shares: the ``jit`` decorator and the array preparation.
+
+* ``jit`` compiles lazily (on the first call, for the argument types of that call) and
+  caches the machine code on disk (``cache=True``), so importing nn_core compiles
+  nothing and a later process loads the compiled kernels instead of compiling again.
+* ``error_model="numpy"``: a float division by zero gives inf/nan as in NumPy instead of
+  raising ZeroDivisionError (and keeps the loops vectorisable).
+* No ``fastmath`` by default: results are IEEE exact per operation, so an element-wise
+  kernel written as the same formula as the NumPy reference is bit-identical to it.
+  ``REDUCTION_FASTMATH`` (re-association and fused multiply-add only, never the no-NaN or
+  no-Inf assumptions) is used on the convolution sums, whose order already differs from
+  BLAS's and whose results only change at round-off level.
+
+Kernels take C-contiguous arrays of one float dtype; the Python wrappers in each module
+make them so (``contiguous``) and pass scalars already converted to that dtype
+(``scalar``), so that float32 arithmetic stays float32 as in NumPy, where a Python float
+operand is cast to the array's dtype before the operation.
+"""
+
+from __future__ import annotations
+
+import os
+
+# After a parallel loop, libgomp's threads spin (300,000 iterations by default) before
+# they sleep; the matrix products that usually come next run on threads of their own
+# (see dense.matmul) and lose that core meanwhile. A shorter spin made the conv
+# autoencoder's batch 34 ms instead of 38 ms and changed the dense one by less than the
+# noise. Read when Numba starts its pool, so it is set before any kernel runs; a value
+# the user set is kept.
+os.environ.setdefault("GOMP_SPINCOUNT", "3000")
+
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+
+REDUCTION_FASTMATH = frozenset({"reassoc", "contract"})
+
+# Batches are split into this many chunks for parallel reductions, independently of the
+# thread count, and the partial results are added in chunk order: the same inputs give
+# bit-identical results whatever NUMBA_NUM_THREADS is.
+REDUCTION_CHUNKS = 8
+
+
+# Below this much work (array elements, or multiply-adds for a convolution) a parallel
+# kernel runs on the calling thread alone. Two reasons: waking the pool costs more than
+# it saves, and, on a machine with few cores, a parallel loop right after a multi-threaded
+# BLAS product fights with BLAS's idle spinning thread (see dense.matmul). Measured on the
+# classic autoencoder (2 cores): 1.78 ms per batch with its 200,704-element element-wise
+# ops on one thread and two-thread BLAS, 1.86 ms with the ops parallel and one-thread
+# BLAS, 3.4 ms with both parallel.
+PARALLEL_MIN_WORK = 1 << 19
+
+
+class ParallelKernel:
+    """A ``parallel=True`` Numba kernel that uses Numba's threads only for enough work.
+
+    Call it like the kernel; ``work`` (keyword, default: the largest array argument's
+    size) is compared with PARALLEL_MIN_WORK. ``dispatcher`` is the Numba dispatcher.
+    """
+
+    def __init__(self, dispatcher):
+        self.dispatcher = dispatcher
+        self.__doc__ = dispatcher.__doc__
+        self.__name__ = dispatcher.__name__
+
+    def __call__(self, *args, work=None):
+        if work is None:
+            work = max((arg.size for arg in args if isinstance(arg, np.ndarray)), default=0)
+        if work >= PARALLEL_MIN_WORK:
+            return self.dispatcher(*args)
+        previous = numba.get_num_threads()
+        if previous == 1:
+            return self.dispatcher(*args)
+        numba.set_num_threads(1)
+        try:
+            return self.dispatcher(*args)
+        finally:
+            numba.set_num_threads(previous)
+
+
+def jit(function=None, *, parallel=False, fastmath=False):
+    """``numba.njit`` with nn_core's settings: lazy, cached, NumPy's error model; with
+    ``parallel=True`` the result is a ParallelKernel."""
+    options = {
+        "cache": True,
+        "error_model": "numpy",
+        "parallel": parallel,
+        "fastmath": set(fastmath) if isinstance(fastmath, frozenset) else fastmath,
+    }
+
+    def decorate(f):
+        dispatcher = numba.njit(**options)(f)
+        return ParallelKernel(dispatcher) if parallel else dispatcher
+
+    return decorate if function is None else decorate(function)
+
+
+def contiguous(array, dtype=None):
+    """``array`` as a C-contiguous ndarray (no copy when it already is one)."""
+    return np.ascontiguousarray(array, dtype=dtype)
+
+
+def scalar(value, dtype):
+    """``value`` as a NumPy scalar of ``dtype``, as NumPy casts a Python float operand."""
+    return np.dtype(dtype).type(value)
+
+
+@jit
+def chunk_start(total, chunks, k):
+    """First index of chunk k when range(total) is split into ``chunks`` near-equal parts."""
+    return (total * k) // chunks

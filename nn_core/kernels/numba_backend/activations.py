@@ -1,0 +1,248 @@
+"""Element-wise activations and their derivatives (Numba), same signatures as NumPy's.
+
+Each op is one pass over the data with no temporaries; the kernels see the arrays
+flattened to 1-D (softmax: as rows over the last axis). relu, leaky_relu and every
+backward but softplus's compute the reference formula operation for operation and are
+bit-identical to NumPy; the ops that call exp, log1p, expm1 or tanh may differ in the
+last bit (see ``_math``).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from ._jit import contiguous, jit, scalar
+from ._math import fast_exp, fast_log1p_unit
+
+
+def _prepare(*arrays):
+    """The arrays as C-contiguous 1-D views of one common dtype, and an empty output of
+    the first one's shape: (flat_0, ..., flat_k, out_flat, out)."""
+    dtype = np.result_type(*arrays)
+    arrays = [contiguous(array, dtype) for array in arrays]
+    out = np.empty_like(arrays[0])
+    return (*[array.reshape(-1) for array in arrays], out.reshape(-1), out)
+
+
+# ------------------------------------------------------------------------ kernels
+@jit(parallel=True)
+def _relu(x, out):
+    for i in numba.prange(x.size):
+        value = x[i]
+        # As np.maximum(x, 0): NaN propagates and -0.0 becomes 0.0.
+        out[i] = value if value > 0 or value != value else 0
+
+
+@jit(parallel=True)
+def _relu_backward(x, grad_output, out):
+    one, zero = grad_output.dtype.type(1), grad_output.dtype.type(0)
+    for i in numba.prange(x.size):
+        out[i] = grad_output[i] * (one if x[i] > 0 else zero)
+
+
+@jit(parallel=True)
+def _leaky_relu(x, alpha, out):
+    for i in numba.prange(x.size):
+        value = x[i]
+        out[i] = value if value > 0 else alpha * value
+
+
+@jit(parallel=True)
+def _leaky_relu_backward(x, grad_output, alpha, out):
+    for i in numba.prange(x.size):
+        out[i] = grad_output[i] if x[i] > 0 else alpha * grad_output[i]
+
+
+@jit(parallel=True)
+def _sigmoid(x, out):
+    one = x.dtype.type(1)
+    for i in numba.prange(x.size):
+        out[i] = one / (one + fast_exp(-x[i]))
+
+
+@jit(parallel=True)
+def _sigmoid_backward(y, grad_output, out):
+    one = y.dtype.type(1)
+    for i in numba.prange(y.size):
+        out[i] = grad_output[i] * y[i] * (one - y[i])
+
+
+@jit(parallel=True)
+def _tanh(x, out):
+    for i in numba.prange(x.size):
+        out[i] = np.tanh(x[i])
+
+
+@jit(parallel=True)
+def _tanh_backward(y, grad_output, out):
+    one = y.dtype.type(1)
+    for i in numba.prange(y.size):
+        out[i] = grad_output[i] * (one - y[i] * y[i])
+
+
+@jit(parallel=True)
+def _softplus(x, out):
+    zero = x.dtype.type(0)
+    for i in numba.prange(x.size):
+        value = x[i]
+        positive = value if value > zero or value != value else zero
+        out[i] = positive + fast_log1p_unit(fast_exp(-abs(value)))
+
+
+@jit(parallel=True)
+def _softplus_backward(x, grad_output, out):
+    one = x.dtype.type(1)
+    for i in numba.prange(x.size):
+        out[i] = grad_output[i] * (one / (one + fast_exp(-x[i])))
+
+
+@jit(parallel=True)
+def _elu(x, alpha, out):
+    zero = x.dtype.type(0)
+    for i in numba.prange(x.size):
+        value = x[i]
+        out[i] = value if value > 0 else alpha * np.expm1(min(value, zero))
+
+
+@jit(parallel=True)
+def _elu_backward(x, y, grad_output, alpha, out):
+    for i in numba.prange(x.size):
+        out[i] = grad_output[i] if x[i] > 0 else grad_output[i] * (y[i] + alpha)
+
+
+@jit(parallel=True)
+def _softmax(rows, out):
+    for r in numba.prange(rows.shape[0]):
+        largest = rows[r, 0]
+        for k in range(1, rows.shape[1]):
+            value = rows[r, k]
+            if value > largest or value != value:
+                largest = value
+        total = rows.dtype.type(0)
+        for k in range(rows.shape[1]):
+            exponential = fast_exp(rows[r, k] - largest)
+            out[r, k] = exponential
+            total += exponential
+        for k in range(rows.shape[1]):
+            out[r, k] /= total
+
+
+@jit(parallel=True)
+def _softmax_backward(y, grad_output, out):
+    for r in numba.prange(y.shape[0]):
+        inner = y.dtype.type(0)
+        for k in range(y.shape[1]):
+            inner += grad_output[r, k] * y[r, k]
+        for k in range(y.shape[1]):
+            out[r, k] = y[r, k] * (grad_output[r, k] - inner)
+
+
+# ------------------------------------------------------------------------ public ops
+def relu(x):
+    """y = max(x, 0). x: any shape -> y: same shape and dtype."""
+    flat, out_flat, out = _prepare(x)
+    _relu(flat, out_flat)
+    return out
+
+
+def relu_backward(x, grad_output):
+    """dL/dx = dL/dy * [x > 0]; x, grad_output, result: the same shape."""
+    grad_flat, x_flat, out_flat, out = _prepare(grad_output, x)
+    _relu_backward(x_flat, grad_flat, out_flat)
+    return out
+
+
+def leaky_relu(x, alpha):
+    """y = x for x > 0, alpha * x otherwise; same shape and dtype as x."""
+    flat, out_flat, out = _prepare(x)
+    _leaky_relu(flat, scalar(alpha, flat.dtype), out_flat)
+    return out
+
+
+def leaky_relu_backward(x, grad_output, alpha):
+    """dL/dx = dL/dy * (1 if x > 0 else alpha); same shape as x."""
+    grad_flat, x_flat, out_flat, out = _prepare(grad_output, x)
+    _leaky_relu_backward(x_flat, grad_flat, scalar(alpha, grad_flat.dtype), out_flat)
+    return out
+
+
+def sigmoid(x):
+    """y = 1 / (1 + exp(-x)); exp(-x) = inf for very negative x gives the limit 0."""
+    flat, out_flat, out = _prepare(x)
+    _sigmoid(flat, out_flat)
+    return out
+
+
+def sigmoid_backward(y, grad_output):
+    """dL/dx = dL/dy * y * (1 - y); same shape as y."""
+    grad_flat, y_flat, out_flat, out = _prepare(grad_output, y)
+    _sigmoid_backward(y_flat, grad_flat, out_flat)
+    return out
+
+
+def tanh(x):
+    """y = tanh(x); same shape and dtype as x."""
+    flat, out_flat, out = _prepare(x)
+    _tanh(flat, out_flat)
+    return out
+
+
+def tanh_backward(y, grad_output):
+    """dL/dx = dL/dy * (1 - y^2); same shape as y."""
+    grad_flat, y_flat, out_flat, out = _prepare(grad_output, y)
+    _tanh_backward(y_flat, grad_flat, out_flat)
+    return out
+
+
+def softplus(x):
+    """y = log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)); same shape and dtype as x."""
+    flat, out_flat, out = _prepare(x)
+    _softplus(flat, out_flat)
+    return out
+
+
+def softplus_backward(x, grad_output):
+    """dL/dx = dL/dy * sigmoid(x); same shape as x."""
+    grad_flat, x_flat, out_flat, out = _prepare(grad_output, x)
+    _softplus_backward(x_flat, grad_flat, out_flat)
+    return out
+
+
+def elu(x, alpha):
+    """y = x for x > 0, alpha * (exp(x) - 1) otherwise; same shape and dtype as x."""
+    flat, out_flat, out = _prepare(x)
+    _elu(flat, scalar(alpha, flat.dtype), out_flat)
+    return out
+
+
+def elu_backward(x, y, grad_output, alpha):
+    """dL/dx = dL/dy * (1 if x > 0 else y + alpha); x, y, grad_output: the same shape."""
+    grad_flat, x_flat, y_flat, out_flat, out = _prepare(grad_output, x, y)
+    _elu_backward(x_flat, y_flat, grad_flat, scalar(alpha, grad_flat.dtype), out_flat)
+    return out
+
+
+def _rows(array, dtype):
+    array = contiguous(array, dtype)
+    return array.reshape(-1, array.shape[-1]) if array.ndim else array.reshape(1, 1)
+
+
+def softmax(x):
+    """y_i = exp(x_i - max x) / sum_j exp(x_j - max x) over the last axis; x: (..., D)."""
+    x = contiguous(x)
+    rows = _rows(x, x.dtype)
+    out = np.empty_like(rows)
+    if rows.size:
+        _softmax(rows, out)
+    return out.reshape(x.shape)
+
+
+def softmax_backward(y, grad_output):
+    """dL/dx_i = y_i * (dL/dy_i - sum_j dL/dy_j * y_j) over the last axis; y: (..., D)."""
+    dtype = np.result_type(y, grad_output)
+    y_rows = _rows(y, dtype)
+    out = np.empty_like(y_rows)
+    if y_rows.size:
+        _softmax_backward(y_rows, _rows(grad_output, dtype), out)
+    return out.reshape(np.shape(y))

@@ -1,0 +1,137 @@
+"""Fully connected layer (Numba backend): the matrix products run in NumPy's BLAS, the
+bias add and the bias gradient in Numba.
+
+Threads: on a 2-core machine, OpenBLAS's threads and Numba's parallel loops slow each
+other down badly when both pools take turns on the cores (each pool's idle threads spin
+for a while on the cores the other pool needs): the classic autoencoder's batch took
+3.4 ms with both pools busy against 1.8 ms with one. So one pool works at a time:
+
+* a product below SPLIT_MIN_MULTIPLY_ADDS (the dense layers of the classic autoencoder)
+  runs with BLAS's own threads, and the element-wise kernels around it, also small, run
+  on one thread (``_jit.PARALLEL_MIN_WORK``);
+* a larger product, or any product inside a convolution (``among_parallel_kernels``),
+  whose other steps are parallel Numba loops, runs with one BLAS thread per part, split
+  by rows between the calling thread and helper threads (one per extra Numba thread).
+  Each row is computed as in one single-threaded call, so the split does not change it.
+
+``nn_core.threads`` and NN_CORE_NUM_THREADS set the thread counts.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
+import numpy as np
+
+from ... import threads
+from ._jit import contiguous, jit
+
+# Splitting pays from about this many multiply-adds (a quarter millisecond of BLAS):
+# (25088, 144) @ (144, 8) went from 2.15 to 0.90 ms on 2 cores, (256, 784) @ (784, 32)
+# (6.4e6) did not gain.
+SPLIT_MIN_MULTIPLY_ADDS = 1 << 23
+
+_helpers: ThreadPoolExecutor | None = None
+_helpers_lock = threading.Lock()
+
+
+def _helper_pool(count):
+    global _helpers
+    with _helpers_lock:
+        if _helpers is None or _helpers._max_workers < count:
+            _helpers = ThreadPoolExecutor(count, thread_name_prefix="nn_core_matmul")
+        return _helpers
+
+
+def matmul(a, b, out=None, *, among_parallel_kernels=False):
+    """a @ b for 2-D a (M, K) and b (K, N) -> (M, N), written into ``out`` when given.
+
+    Below SPLIT_MIN_MULTIPLY_ADDS, one BLAS call with BLAS's own threads (the element-wise
+    kernels around a product this small run on one thread, see PARALLEL_MIN_WORK), unless
+    ``among_parallel_kernels`` (convolutions, whose other steps are parallel Numba loops):
+    then, as above that size, one BLAS thread per part, split by rows (module docstring).
+    """
+    rows, inner = a.shape
+    columns = b.shape[1]
+    if rows * inner * columns < SPLIT_MIN_MULTIPLY_ADDS and not among_parallel_kernels:
+        return np.matmul(a, b, out=out)
+    parts = threads.get_numba_threads() or 1
+    with threads.at_most_blas_threads(1):
+        if parts < 2 or rows < 2 * parts or rows * inner * columns < SPLIT_MIN_MULTIPLY_ADDS:
+            return np.matmul(a, b, out=out)
+        if out is None:
+            out = np.empty((rows, columns), dtype=np.result_type(a, b))
+        bounds = [rows * k // parts for k in range(parts + 1)]
+        pool = _helper_pool(parts - 1)
+        futures = [
+            pool.submit(np.matmul, a[start:stop], b, out=out[start:stop])
+            for start, stop in zip(bounds[1:-1], bounds[2:])
+        ]
+        np.matmul(a[: bounds[1]], b, out=out[: bounds[1]])
+        for future in futures:
+            future.result()
+        return out
+
+
+@jit(parallel=True)
+def _add_bias_rows(z, bias):
+    for r in numba.prange(z.shape[0]):
+        for k in range(z.shape[1]):
+            z[r, k] += bias[k]
+
+
+@jit
+def _column_sums(grad_z, out):
+    # Row by row, as NumPy's sum over axis 0 of a C-contiguous array adds them.
+    for k in range(grad_z.shape[1]):
+        out[k] = grad_z[0, k]
+    for r in range(1, grad_z.shape[0]):
+        for k in range(grad_z.shape[1]):
+            out[k] += grad_z[r, k]
+
+
+def dense_forward(x, kernel, bias):
+    """z = x @ kernel + bias.
+
+    x: (N, in), kernel: (in, out), bias: (out,) (or a scalar such as 0) -> z: (N, out).
+    """
+    z = matmul(x, kernel)
+    bias = np.asarray(bias)
+    if bias.ndim == 1 and bias.shape[0] == z.shape[1] and z.flags.c_contiguous:
+        if z.shape[0]:
+            _add_bias_rows(z, contiguous(bias, z.dtype))
+    else:
+        z += bias
+    return z
+
+
+def dense_backward(x, kernel, grad_z, grad_kernel, grad_bias):
+    """Gradients of an affine map, given dL/dz.
+
+    dL/dkernel = x.T @ dL/dz   (in, out), written into ``grad_kernel``
+    dL/dbias   = sum_n dL/dz   (out,),    written into ``grad_bias``
+    dL/dx      = dL/dz @ kernel.T  (N, in), returned
+    """
+    matmul(x.T, grad_z, out=grad_kernel)
+    if grad_z.shape[0] and grad_bias.flags.c_contiguous and grad_bias.dtype == grad_z.dtype:
+        _column_sums(contiguous(grad_z), grad_bias)
+    else:
+        np.sum(grad_z, axis=0, out=grad_bias)
+    return matmul(grad_z, kernel.T)
+
+
+def bias_gradient(grad_output):
+    """dL/dbias of a layer that adds one bias per channel: grad_output (..., F) summed over
+    every axis but the last -> (F,), adding the rows in order as NumPy does. For the conv
+    autoencoder's first layer (128, 28, 28, 16): 0.36 ms, against 3.2 ms for NumPy's
+    ``sum(axis=(0, 1, 2))``."""
+    grad_output = contiguous(grad_output)
+    rows = grad_output.reshape(-1, grad_output.shape[-1])
+    out = np.empty(rows.shape[1], dtype=grad_output.dtype)
+    if rows.shape[0]:
+        _column_sums(rows, out)
+    else:
+        out[:] = 0
+    return out

@@ -1,0 +1,746 @@
+"""The Numba backend against the NumPy reference, op by op, and the backend machinery.
+
+Every op of ``numpy_backend`` has a case here (a test fails when one is added without
+one) that runs both backends on the same random inputs, over several shapes, strides and
+paddings, in float32 and float64, and compares with one of three standards:
+
+* ``exact``: bit-identical (the same element-wise formula, operation for operation);
+* ``ulp``: a few units in the last place (the op calls exp, log1p, expm1 or tanh);
+* ``sum``: a reduction of ``length`` terms summed in another order: |numba - numpy| <=
+  2 * length * eps * S elementwise, where S is the same op applied to the absolute values
+  of the inputs (the classic bound on the rounding error of a sum, so a wrong index or a
+  missed term, errors of order S, always fail).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+pytest.importorskip("numba")
+
+import nn_core  # noqa: E402
+from nn_core import kernels, threads  # noqa: E402
+from nn_core._gradcheck_report import LAYER_EXAMPLES, discovered_layers  # noqa: E402
+from nn_core.gradcheck import check_layer  # noqa: E402
+from nn_core.kernels import numba_backend as fast  # noqa: E402
+from nn_core.kernels import numpy_backend as reference  # noqa: E402
+from nn_core.kernels.numba_backend import _math  # noqa: E402
+from nn_core.kernels.numba_backend import conv as fast_conv  # noqa: E402
+
+DTYPES = [np.float32, np.float64]
+
+
+@pytest.fixture(autouse=True)
+def parallel_loops_even_for_small_arrays(monkeypatch):
+    """The test arrays are small; make every parallel kernel use all of Numba's threads
+    anyway, so that the parallel loops themselves are what is checked."""
+    from nn_core.kernels.numba_backend import _jit
+
+    monkeypatch.setattr(_jit, "PARALLEL_MIN_WORK", 0)
+
+
+ELEMENTWISE_SHAPES = [(1,), (7,), (3, 5), (2, 3, 4, 5)]
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+# ------------------------------------------------------------------ comparison helpers
+def assert_exact(actual, expected):
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.dtype == expected.dtype and actual.shape == expected.shape
+    np.testing.assert_array_equal(actual, expected)
+
+
+def assert_ulp(actual, expected, ulps=4):
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.dtype == expected.dtype and actual.shape == expected.shape
+    np.testing.assert_array_equal(np.isnan(actual), np.isnan(expected))
+    eps = np.finfo(expected.dtype).eps
+    tolerance = ulps * eps * np.maximum(np.abs(expected), np.finfo(expected.dtype).tiny)
+    with np.errstate(invalid="ignore"):
+        close = (actual == expected) | (np.abs(actual - expected) <= tolerance)
+    assert np.all(close | np.isnan(expected)), np.max(np.abs(actual - expected))
+
+
+def assert_sum(actual, expected, absolute_scale, length):
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.dtype == expected.dtype and actual.shape == expected.shape
+    eps = np.finfo(expected.dtype).eps
+    bound = 2 * length * eps * np.asarray(absolute_scale, dtype=np.float64) + 1e-30
+    error = np.abs(actual.astype(np.float64) - expected.astype(np.float64))
+    assert np.all(error <= bound), f"max error {error.max()}, bound {bound.max()}"
+
+
+def random(rng, shape, dtype, low=-2.0, high=2.0):
+    return rng.uniform(low, high, size=shape).astype(dtype)
+
+
+# ------------------------------------------------------------------ element-wise cases
+# name -> (arguments (rng, shape, dtype) -> tuple, standard); the op is called on both.
+def _x(rng, shape, dtype):
+    return (random(rng, shape, dtype, -6, 6),)
+
+
+def _x_grad(rng, shape, dtype):
+    return random(rng, shape, dtype, -6, 6), random(rng, shape, dtype)
+
+
+def _y_grad(rng, shape, dtype):
+    return random(rng, shape, dtype, 0, 1), random(rng, shape, dtype)
+
+
+ELEMENTWISE = {
+    "relu": (_x, "exact"),
+    "relu_backward": (_x_grad, "exact"),
+    "leaky_relu": (lambda r, s, d: (*_x(r, s, d), 0.3), "exact"),
+    "leaky_relu_backward": (lambda r, s, d: (*_x_grad(r, s, d), 0.3), "exact"),
+    "sigmoid": (_x, "ulp"),
+    "sigmoid_backward": (_y_grad, "exact"),
+    "tanh": (_x, "ulp"),
+    "tanh_backward": (_y_grad, "exact"),
+    "softplus": (_x, "ulp"),
+    "softplus_backward": (_x_grad, "ulp"),
+    "elu": (lambda r, s, d: (*_x(r, s, d), 1.5), "ulp"),
+    "elu_backward": (
+        lambda r, s, d: (
+            random(r, s, d, -3, 3),
+            random(r, s, d, -1, 1),
+            random(r, s, d),
+            1.5,
+        ),
+        "exact",
+    ),
+}
+
+# Losses: (y_true, y_pred[, epsilon]); values are floats, gradients arrays.
+LOSS_VALUES = {
+    "binary_crossentropy": lambda r, s, d: (
+        random(r, s, d, 0, 1),
+        random(r, s, d, -0.05, 1.05),
+        1e-7,
+    ),
+    "binary_crossentropy_from_logits": lambda r, s, d: (random(r, s, d, 0, 1), *_x(r, s, d)),
+    "mean_squared_error": lambda r, s, d: (random(r, s, d), random(r, s, d)),
+    "mean_absolute_error": lambda r, s, d: (random(r, s, d), random(r, s, d)),
+}
+LOSS_GRADIENTS = {
+    "binary_crossentropy_gradient": (LOSS_VALUES["binary_crossentropy"], "exact"),
+    # (sigmoid(z) - y) / size: a few ulps of sigmoid(z), which the subtraction may cancel.
+    "binary_crossentropy_from_logits_gradient": (
+        LOSS_VALUES["binary_crossentropy_from_logits"],
+        lambda actual, expected, y, z: assert_sum(
+            actual, expected, (reference.sigmoid(z) + np.abs(y)) / z.size, 4
+        ),
+    ),
+    "mean_squared_error_gradient": (LOSS_VALUES["mean_squared_error"], "exact"),
+    "mean_absolute_error_gradient": (LOSS_VALUES["mean_absolute_error"], "exact"),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("shape", ELEMENTWISE_SHAPES, ids=str)
+@pytest.mark.parametrize("name", sorted(ELEMENTWISE) + sorted(LOSS_GRADIENTS))
+def test_elementwise_ops_agree(name, shape, dtype):
+    make, standard = ELEMENTWISE[name] if name in ELEMENTWISE else LOSS_GRADIENTS[name]
+    arguments = make(np.random.default_rng(abs(hash((name, shape))) % 2**32), shape, dtype)
+    expected = getattr(reference, name)(*arguments)
+    actual = getattr(fast, name)(*arguments)
+    if callable(standard):
+        standard(actual, expected, *arguments)
+    else:
+        (assert_exact if standard == "exact" else assert_ulp)(actual, expected)
+
+
+def test_elementwise_ops_accept_non_contiguous_inputs():
+    rng = np.random.default_rng(0)
+    x = random(rng, (6, 5), np.float32).T
+    grad = random(rng, (6, 5), np.float32).T
+    assert_exact(fast.relu_backward(x, grad), reference.relu_backward(x, grad))
+    assert_ulp(fast.sigmoid(x[:, ::2]), reference.sigmoid(x[:, ::2]))
+
+
+def test_special_values_give_what_numpy_gives():
+    values = np.array([np.inf, -np.inf, np.nan, 0.0, -0.0, 90.0, -90.0, 1e-30], np.float32)
+    for name in ("relu", "sigmoid", "softplus", "tanh"):
+        expected = getattr(reference, name)(values)
+        np.testing.assert_array_equal(np.isnan(getattr(fast, name)(values)), np.isnan(expected))
+        assert_ulp(getattr(fast, name)(values)[~np.isnan(expected)], expected[~np.isnan(expected)])
+    grad = np.ones_like(values)
+    assert_exact(fast.relu_backward(values, grad), reference.relu_backward(values, grad))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("shape", [(1, 1), (4, 7), (2, 3, 10)], ids=str)
+def test_softmax_agrees(shape, dtype):
+    rng = np.random.default_rng(1)
+    x = random(rng, shape, dtype, -5, 5)
+    y = reference.softmax(x)
+    # exp differs by an ulp and the row sum is a reduction of shape[-1] terms.
+    assert_sum(fast.softmax(x), y, y, shape[-1] + 4)
+    grad = random(rng, shape, dtype)
+    scale = np.abs(y) * (np.abs(grad) + np.sum(np.abs(grad) * y, axis=-1, keepdims=True))
+    assert_sum(
+        fast.softmax_backward(y, grad), reference.softmax_backward(y, grad), scale, shape[-1]
+    )
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("shape", ELEMENTWISE_SHAPES, ids=str)
+@pytest.mark.parametrize("name", sorted(LOSS_VALUES))
+def test_loss_values_agree(name, shape, dtype):
+    arguments = LOSS_VALUES[name](np.random.default_rng(2), shape, dtype)
+    expected = getattr(reference, name)(*arguments)
+    actual = getattr(fast, name)(*arguments)
+    assert isinstance(actual, float)
+    # NumPy sums float32 terms in float32 (pairwise), Numba in float64; the terms are
+    # O(1) and each carries a few ulps from exp/log.
+    size = int(np.prod(shape))
+    assert abs(actual - expected) <= 8 * (np.log2(size) + 4) * np.finfo(dtype).eps * (
+        abs(expected) + 1
+    )
+
+
+# ------------------------------------------------------------------ dense
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("n, fan_in, fan_out", [(1, 1, 1), (5, 7, 3), (33, 17, 64), (256, 784, 32)])
+def test_dense_agrees(n, fan_in, fan_out, dtype):
+    rng = np.random.default_rng(3)
+    x, kernel, bias = (random(rng, s, dtype) for s in [(n, fan_in), (fan_in, fan_out), (fan_out,)])
+    # Same BLAS, but OpenBLAS's result depends on its thread count, which differs (the
+    # Numba backend runs products single-threaded): round-off bounds, not bit equality.
+    scale = np.abs(x) @ np.abs(kernel) + np.abs(bias)
+    expected = reference.dense_forward(x, kernel, bias)
+    assert_sum(fast.dense_forward(x, kernel, bias), expected, scale, fan_in + 1)
+    assert_sum(
+        fast.dense_forward(x, kernel, 0), reference.dense_forward(x, kernel, 0), scale, fan_in
+    )
+    grad_z = random(rng, (n, fan_out), dtype)
+    grads = [np.empty((fan_in, fan_out), dtype), np.empty(fan_out, dtype)]
+    expected_grads = [np.empty_like(g) for g in grads]
+    assert_sum(
+        fast.dense_backward(x, kernel, grad_z, *grads),
+        reference.dense_backward(x, kernel, grad_z, *expected_grads),
+        np.abs(grad_z) @ np.abs(kernel).T,
+        fan_out,
+    )
+    assert_sum(grads[0], expected_grads[0], np.abs(x).T @ np.abs(grad_z), n)
+    assert_exact(grads[1], expected_grads[1])  # the bias gradient adds rows in NumPy's order
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("shape", [(1, 1), (7, 3), (2, 5, 4, 6)], ids=str)
+def test_bias_gradient_is_bit_identical(shape, dtype):
+    grad = random(np.random.default_rng(12), shape, dtype)
+    assert_exact(fast.bias_gradient(grad), reference.bias_gradient(grad))
+    np.testing.assert_allclose(reference.bias_gradient(grad), grad.reshape(-1, shape[-1]).sum(0))
+
+
+def test_large_products_split_by_rows_are_bit_identical():
+    from nn_core.kernels.numba_backend import dense
+
+    rng = np.random.default_rng(4)
+    a, b = random(rng, (4099, 64), np.float32), random(rng, (64, 40), np.float32)
+    assert a.shape[0] * 64 * 40 >= dense.SPLIT_MIN_MULTIPLY_ADDS
+    with threads.limit(blas=1):
+        expected = a @ b
+    with threads.limit(numba=2):
+        assert_exact(dense.matmul(a, b), expected)
+
+
+# ------------------------------------------------------------------ convolution
+# (x shape, kernel shape (kh, kw, C, F), strides, padding (top, bottom, left, right))
+CONV_GEOMETRIES = [
+    ((1, 5, 5, 1), (3, 3, 1, 1), (1, 1), (1, 1, 1, 1)),
+    ((2, 7, 6, 3), (3, 2, 3, 5), (1, 1), (0, 0, 0, 0)),
+    ((3, 9, 7, 4), (3, 3, 4, 8), (2, 2), (1, 1, 1, 1)),
+    ((2, 8, 9, 5), (2, 3, 5, 6), (2, 3), (0, 1, 1, 0)),
+    ((1, 6, 6, 16), (3, 3, 16, 1), (1, 1), (1, 1, 1, 1)),
+    ((2, 4, 5, 2), (1, 1, 2, 3), (3, 2), (0, 0, 0, 0)),
+    ((2, 7, 7, 8), (3, 3, 8, 8), (1, 1), (1, 1, 1, 1)),
+]
+
+
+@pytest.fixture(params=["direct", "gemm"])
+def conv_strategy(request, monkeypatch):
+    """Run the test with every convolution forced through one of the two algorithms."""
+    monkeypatch.setattr(fast_conv, "_use_gemm", lambda *args: request.param == "gemm")
+    return request.param
+
+
+def _conv_arrays(geometry, dtype, seed=5):
+    x_shape, kernel_shape, strides, padding = geometry
+    rng = np.random.default_rng(seed)
+    x = random(rng, x_shape, dtype)
+    kernel = random(rng, kernel_shape, dtype)
+    bias = random(rng, kernel_shape[3], dtype)
+    z_shape = reference.conv2d_forward(x, kernel, None, strides, padding).shape
+    return x, kernel, bias, random(rng, z_shape, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("geometry", CONV_GEOMETRIES, ids=str)
+def test_conv2d_agrees(geometry, dtype, conv_strategy):
+    x, kernel, bias, grad_z = _conv_arrays(geometry, dtype)
+    _, (kh, kw, channels, filters), strides, padding = geometry
+    ax, ak, ab, ag = np.abs(x), np.abs(kernel), np.abs(bias), np.abs(grad_z)
+
+    expected = reference.conv2d_forward(x, kernel, bias, strides, padding)
+    scale = reference.conv2d_forward(ax, ak, ab, strides, padding)
+    assert_sum(
+        fast.conv2d_forward(x, kernel, bias, strides, padding),
+        expected,
+        scale,
+        kh * kw * channels + 1,
+    )
+    assert_sum(
+        fast.conv2d_forward(x, kernel, None, strides, padding),
+        reference.conv2d_forward(x, kernel, None, strides, padding),
+        scale,
+        kh * kw * channels,
+    )
+
+    expected = reference.conv2d_backward_input(grad_z, kernel, x.shape, strides, padding)
+    scale = reference.conv2d_backward_input(ag, ak, x.shape, strides, padding)
+    actual = fast.conv2d_backward_input(grad_z, kernel, x.shape, strides, padding)
+    assert_sum(actual, expected, scale, kh * kw * filters)
+
+    expected = reference.conv2d_backward_kernel(x, grad_z, kernel.shape, strides, padding)
+    scale = reference.conv2d_backward_kernel(ax, ag, kernel.shape, strides, padding)
+    actual = fast.conv2d_backward_kernel(x, grad_z, kernel.shape, strides, padding)
+    assert_sum(actual, expected, scale, grad_z.size // filters)
+
+
+@pytest.mark.parametrize("geometry", CONV_GEOMETRIES, ids=str)
+def test_conv2d_transpose_agrees(geometry, conv_strategy):
+    # A transposed conv maps (N, OH, OW, F) back to (N, H, W, C): here the "x" of the
+    # conv2d geometry is the output, its gradient grad_z the input.
+    x, kernel, bias, grad_z = _conv_arrays(geometry, np.float64)
+    _, (kh, kw, channels, filters), strides, padding = geometry
+    transpose_kernel = kernel  # (kh, kw, C, F) read as (kh, kw, F_out=C, C_in=F)
+    output_hw = x.shape[1:3]
+    expected = reference.conv2d_transpose_forward(
+        grad_z, transpose_kernel, bias[:channels] * 0 + 1, strides, padding, output_hw
+    )
+    scale = reference.conv2d_transpose_forward(
+        np.abs(grad_z), np.abs(transpose_kernel), np.ones(channels), strides, padding, output_hw
+    )
+    actual = fast.conv2d_transpose_forward(
+        grad_z, transpose_kernel, np.ones(channels), strides, padding, output_hw
+    )
+    assert_sum(actual, expected, scale, kh * kw * filters + 1)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("geometry", CONV_GEOMETRIES, ids=str)
+def test_im2col_is_exact_and_col2im_agrees(geometry, dtype):
+    x, kernel, _, _ = _conv_arrays(geometry, dtype)
+    _, (kh, kw, _, _), strides, padding = geometry
+    arguments = (kh, kw, *strides, *padding)
+    cols = reference.im2col(x, *arguments)
+    assert_exact(fast.im2col(x, *arguments), cols)
+    other = random(np.random.default_rng(6), cols.shape, dtype)
+    # Each input cell receives at most ceil(kh/sh) * ceil(kw/sw) patch cells.
+    overlap = -(-kh // strides[0]) * -(-kw // strides[1])
+    assert_sum(
+        fast.col2im(other, x.shape, *arguments),
+        reference.col2im(other, x.shape, *arguments),
+        reference.col2im(np.abs(other), x.shape, *arguments),
+        overlap,
+    )
+
+
+def test_conv_shape_helpers_are_the_reference_ones():
+    assert fast.conv_output_size is reference.conv_output_size
+    assert fast.same_padding is reference.same_padding
+
+
+def test_conv2d_backward_input_rejects_a_mismatched_gradient():
+    x, kernel, _, grad_z = _conv_arrays(CONV_GEOMETRIES[2], np.float32)
+    with pytest.raises(ValueError, match="does not match input shape"):
+        fast.conv2d_backward_input(grad_z[:, 1:], kernel, x.shape, (2, 2), (1, 1, 1, 1))
+
+
+# ------------------------------------------------------------------ pooling, upsampling
+# (x shape, pool, strides, padding)
+POOL_GEOMETRIES = [
+    ((1, 4, 4, 1), (2, 2), (2, 2), (0, 0, 0, 0)),
+    ((2, 7, 7, 3), (2, 2), (2, 2), (0, 1, 0, 1)),
+    ((3, 6, 9, 2), (3, 2), (1, 2), (1, 1, 0, 1)),
+    ((2, 5, 5, 4), (3, 3), (2, 2), (1, 1, 1, 1)),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("geometry", POOL_GEOMETRIES, ids=str)
+def test_pooling_agrees(geometry, dtype):
+    x_shape, pool, strides, padding = geometry
+    rng = np.random.default_rng(7)
+    x = random(rng, x_shape, dtype)
+    x.reshape(-1)[::5] = x.reshape(-1)[1]  # ties: the first maximum must win in both
+    y, argmax = reference.max_pool2d_forward(x, pool, strides, padding)
+    fast_y, fast_argmax = fast.max_pool2d_forward(x, pool, strides, padding)
+    assert_exact(fast_y, y)
+    assert_exact(fast_argmax, argmax)
+    grad_y = random(rng, y.shape, dtype)
+    overlap = -(-pool[0] // strides[0]) * -(-pool[1] // strides[1])
+    assert_sum(
+        fast.max_pool2d_backward(grad_y, argmax, x.shape, pool, strides, padding),
+        reference.max_pool2d_backward(grad_y, argmax, x.shape, pool, strides, padding),
+        reference.max_pool2d_backward(np.abs(grad_y), argmax, x.shape, pool, strides, padding),
+        overlap,
+    )
+    cells = pool[0] * pool[1]
+    assert_sum(
+        fast.avg_pool2d_forward(x, pool, strides, padding),
+        reference.avg_pool2d_forward(x, pool, strides, padding),
+        reference.avg_pool2d_forward(np.abs(x), pool, strides, padding),
+        cells + 1,
+    )
+    assert_sum(
+        fast.avg_pool2d_backward(grad_y, x.shape, pool, strides, padding),
+        reference.avg_pool2d_backward(grad_y, x.shape, pool, strides, padding),
+        reference.avg_pool2d_backward(np.abs(grad_y), x.shape, pool, strides, padding),
+        overlap + 1,
+    )
+
+
+def test_max_pooling_of_nan_and_minus_infinity_matches_numpy():
+    x = np.full((1, 4, 4, 2), -np.inf, np.float32)
+    x[0, 1, 1, 0] = np.nan
+    x[0, 2, 3, 1] = 3.0
+    for padding in [(0, 0, 0, 0), (1, 1, 1, 1)]:
+        y, argmax = reference.max_pool2d_forward(x, (2, 2), (2, 2), padding)
+        fast_y, fast_argmax = fast.max_pool2d_forward(x, (2, 2), (2, 2), padding)
+        assert_exact(fast_y, y)
+        assert_exact(fast_argmax, argmax)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("shape, size", [((1, 1, 1, 1), (2, 2)), ((2, 3, 5, 4), (2, 3))], ids=str)
+def test_upsampling_agrees(shape, size, dtype):
+    rng = np.random.default_rng(8)
+    x = random(rng, shape, dtype)
+    y = reference.upsample_nearest2d_forward(x, *size)
+    assert_exact(fast.upsample_nearest2d_forward(x, *size), y)
+    grad_y = random(rng, y.shape, dtype)
+    assert_sum(
+        fast.upsample_nearest2d_backward(grad_y, *size),
+        reference.upsample_nearest2d_backward(grad_y, *size),
+        reference.upsample_nearest2d_backward(np.abs(grad_y), *size),
+        size[0] * size[1],
+    )
+
+
+# ------------------------------------------------------------------ batch normalisation
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("rows, channels", [(1, 1), (5, 3), (64, 8)])
+def test_batch_norm_is_bit_identical(rows, channels, dtype):
+    rng = np.random.default_rng(9)
+    x = random(rng, (rows, channels), dtype, -1, 3)
+    statistics = reference.batch_norm_statistics(x)
+    for actual, expected in zip(fast.batch_norm_statistics(x), statistics):
+        assert_exact(actual, expected)
+    gamma, beta = random(rng, channels, dtype), random(rng, channels, dtype)
+    forward = reference.batch_norm_forward(x, *statistics, gamma, beta, 1e-3)
+    for actual, expected in zip(
+        fast.batch_norm_forward(x, *statistics, gamma, beta, 1e-3), forward
+    ):
+        assert_exact(actual, expected)
+    grad = random(rng, (rows, channels), dtype)
+    _, normalized, inverse_std = forward
+    for name in ("batch_norm_backward", "batch_norm_inference_backward"):
+        expected = getattr(reference, name)(grad, normalized, inverse_std, gamma)
+        actual = getattr(fast, name)(grad, normalized, inverse_std, gamma)
+        for a, e in zip(actual, expected):
+            assert_exact(a, e)
+
+
+# ------------------------------------------------------------------ optimizer updates
+OPTIMIZER_CASES = {
+    "sgd": (
+        "sgd_update",
+        ("momentum_buffer",),
+        dict(lr=0.1, momentum=0.0, nesterov=False, weight_decay=0.0),
+    ),
+    "sgd-momentum-decay": (
+        "sgd_update",
+        ("momentum_buffer",),
+        dict(lr=0.1, momentum=0.9, nesterov=False, weight_decay=0.01),
+    ),
+    "sgd-nesterov": (
+        "sgd_update",
+        ("momentum_buffer",),
+        dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.0),
+    ),
+    "adagrad": ("adagrad_update", ("squared_sum",), dict(lr=0.01, epsilon=1e-7)),
+    "adadelta": (
+        "adadelta_update",
+        ("square_avg", "acc_delta"),
+        dict(lr=1.0, rho=0.95, epsilon=1e-7),
+    ),
+    "rmsprop": (
+        "rmsprop_update",
+        ("square_avg", "grad_avg", "momentum_buffer"),
+        dict(lr=1e-3, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False),
+    ),
+    "rmsprop-centered-momentum": (
+        "rmsprop_update",
+        ("square_avg", "grad_avg", "momentum_buffer"),
+        dict(lr=1e-2, rho=0.8, momentum=0.9, epsilon=1e-7, centered=True),
+    ),
+    "adam": (
+        "adam_update",
+        ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
+        dict(lr=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7),
+    ),
+    "adamw": (
+        "adamw_update",
+        ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
+        dict(lr=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=0.01),
+    ),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("amsgrad", [False, True], ids=["", "amsgrad"])
+@pytest.mark.parametrize("case", sorted(OPTIMIZER_CASES))
+def test_optimizer_updates_are_bit_identical(case, amsgrad, dtype):
+    name, slots, hyperparameters = OPTIMIZER_CASES[case]
+    if amsgrad and "max_exp_avg_sq" not in slots:
+        pytest.skip("amsgrad is an Adam option")
+    shape = (3, 7)
+    states = {}
+    for backend in (reference, fast):
+        param = random(np.random.default_rng(11), shape, dtype)
+        state = {slot: np.zeros(shape, dtype) for slot in slots}
+        # An option that is off has no state array, as in the optimizers.
+        unused = {
+            "max_exp_avg_sq": not amsgrad,
+            "momentum_buffer": not hyperparameters.get("momentum"),
+            "grad_avg": not hyperparameters.get("centered"),
+        }
+        for slot in state:
+            if unused.get(slot):
+                state[slot] = None
+        for step in range(1, 6):
+            grad = random(np.random.default_rng(step), shape, dtype)
+            extra = {"step": step} if "adam" in name else {}
+            getattr(backend, name)(param, grad, *state.values(), **hyperparameters, **extra)
+        states[backend] = (param, state)
+    (param, state), (fast_param, fast_state) = states[reference], states[fast]
+    assert_exact(fast_param, param)
+    assert not np.array_equal(param, random(np.random.default_rng(11), shape, dtype))
+    for slot, value in state.items():
+        if value is not None:
+            assert_exact(fast_state[slot], value)
+
+
+def test_optimizer_update_of_a_non_contiguous_param_still_updates_it_in_place():
+    base = np.ones((4, 6))
+    param = base[:, ::2]
+    fast.sgd_update(param, np.ones_like(param), None, 0.5, 0.0, False, 0.0)
+    np.testing.assert_array_equal(base[:, ::2], 0.5)
+    np.testing.assert_array_equal(base[:, 1::2], 1.0)
+
+
+# ------------------------------------------------------------------ completeness
+def test_every_reference_op_exists_in_the_numba_backend_with_the_same_signature():
+    import inspect
+
+    missing = [name for name in reference.__all__ if not hasattr(fast, name)]
+    assert missing == []
+    assert sorted(fast.__all__) == sorted(reference.__all__)
+    for name in reference.__all__:
+        assert list(inspect.signature(getattr(fast, name)).parameters) == list(
+            inspect.signature(getattr(reference, name)).parameters
+        ), name
+
+
+def test_every_reference_op_has_an_agreement_case_here():
+    covered = (
+        set(ELEMENTWISE)
+        | set(LOSS_VALUES)
+        | set(LOSS_GRADIENTS)
+        | {name for name, _, _ in OPTIMIZER_CASES.values()}
+        | {"softmax", "softmax_backward", "dense_forward", "dense_backward", "bias_gradient"}
+        | {"conv2d_forward", "conv2d_backward_input", "conv2d_backward_kernel"}
+        | {"conv2d_transpose_forward", "im2col", "col2im", "conv_output_size", "same_padding"}
+        | {"max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward"}
+        | {"avg_pool2d_backward", "upsample_nearest2d_forward", "upsample_nearest2d_backward"}
+        | {"batch_norm_statistics", "batch_norm_forward", "batch_norm_backward"}
+        | {"batch_norm_inference_backward"}
+    )
+    assert sorted(set(reference.__all__) - covered) == []
+
+
+# ------------------------------------------------------------------ the fast exp / log1p
+def test_float32_exp_and_log1p_are_within_an_ulp_or_two_over_the_whole_range():
+    from nn_core.kernels.numba_backend._jit import jit
+
+    @jit
+    def apply(x, out, which):
+        for i in range(x.size):
+            out[i] = _math.fast_exp(x[i]) if which == 0 else _math.fast_log1p_unit(x[i])
+
+    x = np.concatenate(
+        [np.linspace(-104, 89, 200_001, dtype=np.float32), [np.inf, -np.inf, np.nan, 0, -0.0]]
+    ).astype(np.float32)
+    out = np.empty_like(x)
+    apply(x, out, 0)
+    with np.errstate(over="ignore"):
+        truth = np.exp(x.astype(np.float64))
+        expected = truth.astype(np.float32)
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(expected))
+    np.testing.assert_array_equal(np.isinf(out), np.isinf(expected))
+    finite = np.isfinite(expected) & (expected > np.finfo(np.float32).tiny)
+    ulps = np.abs(out[finite] - truth[finite]) / np.spacing(expected[finite])
+    assert ulps.max() <= 2
+
+    u = np.concatenate([np.linspace(0, 1, 100_001, dtype=np.float32), [1e-30, np.nan]])
+    u = u.astype(np.float32)
+    out = np.empty_like(u)
+    apply(u, out, 1)
+    truth = np.log1p(u.astype(np.float64))
+    ok = ~np.isnan(truth)
+    assert np.isnan(out[~ok]).all()
+    assert (np.abs(out[ok] - truth[ok]) / np.spacing(truth[ok].astype(np.float32))).max() <= 2
+
+
+# ------------------------------------------------------------------ gradient checks
+def _away_from_zero(rng, shape):
+    values = rng.uniform(-1, 1, size=shape)
+    return np.sign(values) * (0.1 + np.abs(values))
+
+
+@pytest.fixture
+def numba_backend():
+    previous = kernels.backend_name()
+    kernels.set_backend("numba")
+    yield
+    kernels.set_backend(previous)
+
+
+@pytest.mark.parametrize("name", discovered_layers())
+def test_every_layer_passes_a_gradient_check_on_the_numba_backend(name, numba_backend):
+    _, factory, shape = LAYER_EXAMPLES[name][0]
+    layer = factory()
+    layer.set_rng(np.random.default_rng(1))
+    errors = check_layer(layer, _away_from_zero(np.random.default_rng(0), shape))
+    assert max(errors.values()) < 1e-6, errors
+
+
+# ------------------------------------------------------------------ selection, compilation
+def _run_python(code, **environment):
+    env = {key: value for key, value in os.environ.items() if not key.startswith("NN_CORE_")}
+    env.update(environment, PYTHONPATH=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
+    return result
+
+
+@pytest.mark.parametrize(
+    "requested, expected", [("", "numba"), ("numpy", "numpy"), ("numba", "numba")]
+)
+def test_backend_is_chosen_by_the_environment_variable(requested, expected):
+    result = _run_python(
+        "import nn_core; print(nn_core.kernels.backend_name())", NN_CORE_BACKEND=requested
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
+
+
+def test_an_unknown_backend_name_is_an_error_naming_the_choices():
+    result = _run_python("import nn_core", NN_CORE_BACKEND="cuda")
+    assert result.returncode != 0
+    assert "unknown kernel backend 'cuda'" in result.stderr and "numba" in result.stderr
+
+
+def test_set_backend_switches_and_missing_ops_fall_back(numba_backend):
+    assert kernels.backend_name() == "numba"
+    assert kernels.relu is fast.relu
+    kernels.set_backend("numpy")
+    assert kernels.relu is reference.relu
+
+
+def test_importing_nn_core_compiles_nothing():
+    result = _run_python(
+        """
+        import sys
+        import nn_core
+        from numba.core.registry import CPUDispatcher
+        from nn_core.kernels.numba_backend._jit import ParallelKernel
+        assert nn_core.kernels.backend_name() == "numba"
+        values = [
+            value
+            for name, module in list(sys.modules.items())
+            if name.startswith("nn_core")
+            for value in vars(module).values()
+        ]
+        dispatchers = [v for v in values if isinstance(v, CPUDispatcher)]
+        dispatchers += [v.dispatcher for v in values if isinstance(v, ParallelKernel)]
+        compiled = [d.py_func.__qualname__ for d in dispatchers if d.signatures]
+        print(len(dispatchers), compiled)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    count, compiled = result.stdout.split(" ", 1)
+    assert int(count) > 40  # the kernels were found...
+    assert compiled.strip() == "[]"  # ...and none of them was compiled by the import
+
+
+# ------------------------------------------------------------------ threads
+def test_blas_thread_count_can_be_set_and_is_restored():
+    if not threads.info()["blas_library"]:
+        pytest.skip(threads.info()["blas_unavailable_reason"])
+    before = threads.get_blas_threads()
+    with threads.limit(blas=1, numba=1):
+        assert threads.get_blas_threads() == 1
+        assert threads.get_numba_threads() == 1
+    assert threads.get_blas_threads() == before
+    with pytest.raises(ValueError, match="blas must be a positive integer"):
+        threads.set_blas_threads(0)
+
+
+def test_thread_count_environment_variable_sets_both_pools():
+    result = _run_python(
+        "import nn_core; i = nn_core.threads.info(); print(i['blas'], i['numba'])",
+        NN_CORE_NUM_THREADS="1",
+    )
+    assert result.returncode == 0, result.stderr
+    blas, numba_threads = result.stdout.split()
+    assert numba_threads == "1" and blas in ("1", "None")
+    result = _run_python("import nn_core", NN_CORE_NUM_THREADS="two")
+    assert result.returncode != 0 and "NN_CORE_NUM_THREADS" in result.stderr
+
+
+def test_training_on_the_numba_backend_is_deterministic(numba_backend):
+    def train():
+        model = nn_core.Sequential(
+            [
+                nn_core.layers.Conv2D(4, 3, activation="relu", padding="same"),
+                nn_core.layers.MaxPooling2D(2),
+                nn_core.layers.UpSampling2D(2),
+                nn_core.layers.Conv2D(1, 3, activation="sigmoid", padding="same"),
+            ],
+            seed=3,
+        )
+        model.compile(optimizer="adadelta", loss="binary_crossentropy")
+        x = np.random.default_rng(0).uniform(0, 1, (20, 8, 8, 1)).astype(np.float32)
+        history = model.fit(x, x, epochs=2, batch_size=8, verbose=0)
+        return history.history["loss"], model.get_weights()
+
+    (loss_a, weights_a), (loss_b, weights_b) = train(), train()
+    assert loss_a == loss_b
+    for a, b in zip(weights_a, weights_b):
+        assert_exact(a, b)
