@@ -15,6 +15,8 @@ import numpy as np
 
 import nn_core as nn
 
+from .dense import DenseAutoencoder
+
 
 def load_mnist_flat(path=None):
     """MNIST as float32 in [0, 1]: x_train (60000, 784), x_test (10000, 784), y_test (10000,)."""
@@ -25,12 +27,13 @@ def load_mnist_flat(path=None):
 
 
 def build_classic_autoencoder(code_size=32, input_size=784, seed=0):
-    """(autoencoder, encoder, decoder), the latter two sharing the autoencoder's layers."""
-    encoder = nn.Sequential([nn.layers.Dense(code_size, activation="relu")], name="encoder")
-    decoder = nn.Sequential([nn.layers.Dense(input_size, activation="sigmoid")], name="decoder")
-    autoencoder = nn.Sequential([encoder, decoder], seed=seed, name="autoencoder")
-    autoencoder.build((input_size,))
-    return autoencoder, encoder, decoder
+    """(autoencoder, encoder, decoder), the latter two sharing the autoencoder's layers.
+
+    The three ``Sequential`` models of ``DenseAutoencoder(input_size, code_size, seed=seed)``,
+    built in float32.
+    """
+    classic = DenseAutoencoder(input_size, code_size, seed=seed).build()
+    return classic.model, classic.encoder, classic.decoder
 
 
 def train_classic(

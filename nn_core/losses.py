@@ -100,6 +100,43 @@ class BinaryCrossentropy(Loss):
         return {**super().get_config(), "from_logits": self.from_logits, "epsilon": self.epsilon}
 
 
+class SummedBinaryCrossentropy(BinaryCrossentropy):
+    """Binary cross-entropy summed over each sample's elements, averaged over the samples:
+
+        (1/N) sum_n sum_i -(y_ni log p_ni + (1 - y_ni) log(1 - p_ni))
+
+    = (elements per sample) x ``BinaryCrossentropy``: the per-sample negative
+    log-likelihood of a Bernoulli decoder, the reconstruction term of a variational
+    autoencoder's ELBO, on the same scale as its KL term (the Keras blog's VAE added a
+    per-pixel *mean* to that KL, weighting the KL 784 times too heavily). Unlike the other
+    losses here it is not a mean over all elements. Options as in ``BinaryCrossentropy``;
+    gradients are BinaryCrossentropy's times the elements per sample:
+    probabilities: (p - y) / (p (1 - p)) / N;  logits: (sigmoid(z) - y) / N.
+    """
+
+    name = "summed_binary_crossentropy"
+
+    @staticmethod
+    def _elements_per_sample(y_pred):
+        return y_pred[0].size if y_pred.ndim else 1
+
+    def _value(self, y_true, y_pred):
+        return self._elements_per_sample(y_pred) * super()._value(y_true, y_pred)
+
+    def _gradient(self, y_true, y_pred):
+        return self._elements_per_sample(y_pred) * super()._gradient(y_true, y_pred)
+
+    def logits_value(self, y_true, logits) -> float:
+        """The loss of sigmoid(logits), computed stably from the logits."""
+        per_sample = self._elements_per_sample(np.asarray(logits))
+        return per_sample * super().logits_value(y_true, logits)
+
+    def logits_gradient(self, y_true, logits):
+        """dL/dlogits = (sigmoid(logits) - y) / N."""
+        per_sample = self._elements_per_sample(np.asarray(logits))
+        return per_sample * super().logits_gradient(y_true, logits)
+
+
 class MeanSquaredError(Loss):
     """mean((y_pred - y)^2);  gradient 2 (y_pred - y) / size."""
 
@@ -127,6 +164,7 @@ class MeanAbsoluteError(Loss):
 _LOSSES = {
     "binary_crossentropy": BinaryCrossentropy,
     "bce": BinaryCrossentropy,
+    "summed_binary_crossentropy": SummedBinaryCrossentropy,
     "mean_squared_error": MeanSquaredError,
     "mse": MeanSquaredError,
     "mean_absolute_error": MeanAbsoluteError,

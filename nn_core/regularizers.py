@@ -2,7 +2,8 @@
 
 ``L1(l1)``: penalty = l1 * sum|w|;  ``L2(l2)``: penalty = l2 * sum w^2 (no 1/2 factor,
 as in Keras; PyTorch's ``weight_decay=wd`` corresponds to ``L2(wd / 2)``);
-``L1L2(l1, l2)``: both.
+``L1L2(l1, l2)``: both. ``KLSparsity(target, weight)``: the KL sparsity penalty of a
+sigmoid code's batch-mean activations (an activity regularizer only; see its docstring).
 
 On a kernel (``kernel_regularizer=``) the penalty is added once per batch to the loss.
 On a layer's output (``activity_regularizer=``) the penalty of the batch's outputs is
@@ -75,13 +76,74 @@ class L2(L1L2):
         super().__init__(l2=l2)
 
 
+class KLSparsity(Regularizer):
+    """Sparsity penalty toward a target mean activation (Ng, CS294A lecture notes), as an
+    ``activity_regularizer`` on a code with values in (0, 1) (a sigmoid code).
+
+    For a layer's outputs h: (N, units...) and each unit j's batch mean
+    rho_hat_j = (1/N) sum_n h_nj, the layer's penalty is exactly
+
+        weight * sum_j KL(rho || rho_hat_j),
+        KL(rho || q) = rho log(rho / q) + (1 - rho) log((1 - rho) / (1 - q)),
+
+    with rho = ``target`` (Ng's notes: rho = 0.05, beta = ``weight`` = 3). An activity
+    penalty is divided by N by the layer (``WeightedLayer``), so ``reg(h)`` returns N times
+    that, and ``reg.gradient(h)`` = weight * (-rho / rho_hat_j + (1 - rho) / (1 - rho_hat_j))
+    for every n, which the layer also divides by N: (weight / N) (...), the derivative of
+    the total through the batch mean. rho_hat is clipped to [1e-7, 1 - 1e-7] (as binary
+    cross-entropy clips), where the gradient is 0, the derivative of the clipped function.
+    """
+
+    epsilon = 1e-7
+
+    def __init__(self, target=0.05, weight=3.0):
+        if isinstance(target, bool) or not 0 < target < 1:
+            raise ValueError(f"KLSparsity: target must be in (0, 1), got {target!r}")
+        if isinstance(weight, bool) or not np.isfinite(weight) or weight < 0:
+            raise ValueError(f"KLSparsity: weight must be >= 0, got {weight!r}")
+        self.target = float(target)
+        self.weight = float(weight)
+
+    def _batch_means(self, activations):
+        activations = np.asarray(activations)
+        if activations.ndim < 2:
+            raise ValueError(
+                f"KLSparsity expects a batch of activations (N, units...), got shape "
+                f"{activations.shape}"
+            )
+        means = np.mean(activations, axis=0, dtype=np.float64)
+        return means, np.clip(means, self.epsilon, 1 - self.epsilon)
+
+    def __call__(self, activations) -> float:
+        """N * weight * sum_j KL(target || rho_hat_j)  (the layer divides by N)."""
+        _, rho_hat = self._batch_means(activations)
+        rho = self.target
+        kl = rho * np.log(rho / rho_hat) + (1 - rho) * np.log((1 - rho) / (1 - rho_hat))
+        return len(activations) * self.weight * float(np.sum(kl))
+
+    def gradient(self, activations):
+        """weight * (-rho / rho_hat + (1 - rho) / (1 - rho_hat)), broadcast to h's shape."""
+        means, rho_hat = self._batch_means(activations)
+        rho = self.target
+        per_unit = self.weight * (-rho / rho_hat + (1 - rho) / (1 - rho_hat))
+        per_unit[(means < self.epsilon) | (means > 1 - self.epsilon)] = 0.0
+        return np.broadcast_to(per_unit, np.shape(activations)).astype(activations.dtype)
+
+    def get_config(self) -> dict:
+        return {"class_name": "KLSparsity", "target": self.target, "weight": self.weight}
+
+    def __repr__(self):
+        return f"KLSparsity(target={self.target}, weight={self.weight})"
+
+
 def get(identifier):
     """None, a Regularizer, a name ('l1', 'l2', 'l1_l2' with Keras's 0.01 defaults) or a config."""
     if identifier is None or isinstance(identifier, Regularizer):
         return identifier
     if isinstance(identifier, dict):
         config = dict(identifier)
-        config.pop("class_name", None)
+        if config.pop("class_name", None) == "KLSparsity":
+            return KLSparsity(**config)
         return L1L2(**config)
     names = {
         "l1": L1,

@@ -95,8 +95,9 @@ class Sequential(Layer):
                 layer.build(shape, self.dtype)
             elif layer.input_shape != shape or layer.dtype != self.dtype:
                 raise ValueError(
-                    f"layer {layer.name!r} is already built for inputs {format_shape(layer.input_shape)} "
-                    f"{layer.dtype}, but model {self.name!r} feeds it {format_shape(shape)} {self.dtype}"
+                    f"layer {layer.name!r} is already built for inputs "
+                    f"{format_shape(layer.input_shape)} {layer.dtype}, but model {self.name!r} "
+                    f"feeds it {format_shape(shape)} {self.dtype}"
                 )
             shape = layer.output_shape
         self.output_shape = tuple(shape)
@@ -184,7 +185,8 @@ class Sequential(Layer):
         weights = list(weights)
         if len(weights) != len(targets):
             raise ValueError(
-                f"set_weights: model {self.name!r} has {len(targets)} weight arrays, got {len(weights)}"
+                f"set_weights: model {self.name!r} has {len(targets)} weight arrays, "
+                f"got {len(weights)}"
             )
         for name, target, value in zip(names, targets, weights):
             value = np.asarray(value)
@@ -259,19 +261,29 @@ class Sequential(Layer):
         batch-norm moving statistics get zero arrays). Nothing is updated.
         """
         self._require_compiled("loss_and_gradients")
-        self._forward_backward(x, y)
+        moving_statistics = self._snapshot_buffers()
+        try:
+            loss = self._forward_backward(x, y)
+        finally:
+            _restore_arrays(moving_statistics)  # a training forward moves them
         gradients = []
         for layer in self.leaf_layers():
-            gradients.extend(layer.grads.values())
+            # Copies: the next forward/backward overwrites the layers' grads in place.
+            gradients.extend(grad.copy() for grad in layer.grads.values())
             gradients.extend(np.zeros_like(b) for b in layer.buffers.values())
-        return self._last_loss, gradients
+        return loss, gradients
+
+    def _snapshot_buffers(self):
+        """(array, copy) of every buffer (batch-norm moving statistics), to undo a forward."""
+        return [(b, b.copy()) for layer in self.leaf_layers() for b in layer.buffers.values()]
 
     def _forward_backward(self, x, y):
         """Forward in training mode, loss, backward: fills every layer's ``grads``."""
         y_pred = self.forward(x, training=True)
         if y_pred.shape != np.shape(y):
             raise ValueError(
-                f"targets y have shape {np.shape(y)}, but model {self.name!r} outputs {y_pred.shape}"
+                f"targets y have shape {np.shape(y)}, "
+                f"but model {self.name!r} outputs {y_pred.shape}"
             )
         if self._uses_logits():
             logits = self.final_activation.inputs
@@ -286,13 +298,18 @@ class Sequential(Layer):
     def train_on_batch(self, x, y) -> float:
         """One optimizer step on the batch; returns its loss. Refuses a non-finite step."""
         self._require_compiled("train_on_batch")
+        moving_statistics = self._snapshot_buffers()
         loss = self._forward_backward(x, y)
         names, params, grads = self._trainable_pairs()
-        if not math.isfinite(loss):
-            raise TrainingDivergedError(f"the loss is {loss}")
+        problem = None if math.isfinite(loss) else f"the loss is {loss}"
         for name, grad in zip(names, grads):
-            if not np.isfinite(grad).all():
-                raise TrainingDivergedError(f"the gradient of {name} contains NaN or Inf")
+            if problem is None and not np.isfinite(grad).all():
+                problem = f"the gradient of {name} contains NaN or Inf"
+        if problem is not None:
+            # The forward already folded this batch into the moving statistics: undo that,
+            # so that every weight stays at its last finite value.
+            _restore_arrays(moving_statistics)
+            raise TrainingDivergedError(problem)
         self.optimizer.step(params, grads)
         return loss
 
@@ -437,12 +454,15 @@ class Sequential(Layer):
     @classmethod
     def from_config(cls, config: dict):
         from .layers import layer_class
+        from .layers.dense_transposed import link_tied_layers
 
         layers = [
             layer_class(entry["class_name"]).from_config(entry["config"])
             for entry in config["layers"]
         ]
-        return cls(layers, seed=config.get("seed"), name=config.get("name"))
+        model = cls(layers, seed=config.get("seed"), name=config.get("name"))
+        link_tied_layers(model.leaf_layers())  # a config names the layer a tied layer reuses
+        return model
 
     # ------------------------------------------------------------------ files
     def _file_contents(self, include_optimizer=True):
@@ -493,16 +513,20 @@ class Sequential(Layer):
         self._resume_epoch = state["epoch"] + 1
 
 
+def _restore_arrays(snapshot):
+    for array, saved in snapshot:
+        np.copyto(array, saved)
+
+
 def _load_weights_and_optimizer(model, config, arrays, path):
-    weights = [
-        arrays[f"weight/{i}"] for i in range(len(model.weight_arrays())) if f"weight/{i}" in arrays
-    ]
-    if len(weights) != len(model.weight_arrays()) or any(
-        name.startswith("weight/") and int(name.split("/")[1]) >= len(weights) for name in arrays
-    ):
+    expected = [f"weight/{i}" for i in range(len(model.weight_arrays()))]
+    stored = {name for name in arrays if name.startswith("weight/")}
+    if stored != set(expected):
         raise ModelFileError(
-            f"{path!r} holds a different number of weight arrays than its model config builds"
+            f"{path!r} holds weight arrays {sorted(stored)}, but its model config builds "
+            f"{len(expected)}: {expected}"
         )
+    weights = [arrays[name] for name in expected]
     try:
         model.set_weights(weights)
     except ValueError as error:
@@ -517,6 +541,26 @@ def _load_weights_and_optimizer(model, config, arrays, path):
             model.optimizer.set_state(optimizer_state)
         except ValueError as error:
             raise ModelFileError(f"{path!r}: optimizer state does not fit: {error}") from error
+        _check_optimizer_state_fits(model, path)
+
+
+def _check_optimizer_state_fits(model, path):
+    """A fresh optimizer checks state shapes only at its first step; check them at load."""
+    names, params, _ = model._trainable_pairs()
+    slots = {key: value for key, value in model.optimizer.get_state().items() if "/" in key}
+    indices = {int(key.split("/", 1)[0]) for key in slots}
+    if indices and indices != set(range(len(params))):
+        raise ModelFileError(
+            f"{path!r}: the optimizer state is for {len(indices)} parameter arrays, but the "
+            f"model trains {len(params)}"
+        )
+    for key, value in slots.items():
+        index = int(key.split("/", 1)[0])
+        if value.shape != params[index].shape:
+            raise ModelFileError(
+                f"{path!r}: optimizer state {key!r} has shape {value.shape}, but "
+                f"{names[index]} has shape {params[index].shape}"
+            )
 
 
 def load_model(path) -> Sequential:

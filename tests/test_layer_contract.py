@@ -79,7 +79,13 @@ def test_config_round_trips_through_json(factory, shape):
     for key in layer.params:
         clone.params[key][...] = layer.params[key]
     x = _inputs(shape, "float64")
-    if isinstance(layer, (nn.layers.Dropout, nn.layers.GaussianNoise)):
+    random_layers = (
+        nn.layers.Dropout,
+        nn.layers.GaussianNoise,
+        nn.layers.MaskingNoise,
+        nn.layers.GaussianSampling,
+    )
+    if isinstance(layer, random_layers):
         training = False  # random layers: compare the deterministic inference path
     else:
         training = True

@@ -14,10 +14,14 @@ from .activations import (
 )
 from .base import Layer
 from .batch_normalization import BatchNormalization
+from .contractive_dense import ContractiveDense
 from .conv2d import Conv2D
 from .conv2d_transpose import Conv2DTranspose
+from .corruption import ClippedGaussianNoise, MaskingNoise
 from .dense import Dense
+from .dense_transposed import DenseTransposed
 from .dropout import Dropout
+from .gaussian_sampling import GaussianSampling
 from .noise import GaussianNoise
 from .pooling import AveragePooling2D, MaxPooling2D
 from .reshape import Flatten, Reshape
@@ -28,15 +32,20 @@ __all__ = [
     "Activation",
     "AveragePooling2D",
     "BatchNormalization",
+    "ClippedGaussianNoise",
+    "ContractiveDense",
     "Conv2D",
     "Conv2DTranspose",
     "Dense",
+    "DenseTransposed",
     "Dropout",
     "Flatten",
     "GaussianNoise",
+    "GaussianSampling",
     "Layer",
     "LeakyReLU",
     "Linear",
+    "MaskingNoise",
     "MaxPooling2D",
     "ReLU",
     "Reshape",

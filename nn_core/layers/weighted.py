@@ -34,6 +34,10 @@ class WeightedLayer(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self._activity_penalty = 0.0
+        # Shares of dL/dkernel from layers that reuse this kernel (DenseTransposed), waiting
+        # for this layer's own backward; see add_shared_kernel_gradient.
+        self._pending_kernel_gradients = {}
+        self._kernel_gradient_done = False
 
     def _build_weights(self, kernel_shape, bias_shape):
         """Initialise ``kernel`` (and ``bias``) with this layer's generator and dtype."""
@@ -45,6 +49,8 @@ class WeightedLayer(Layer):
 
     def _activate(self, z, training):
         """y = activation(z), and the activity penalty of y when there is one."""
+        self._pending_kernel_gradients.clear()  # a new forward pass: shares start afresh
+        self._kernel_gradient_done = False
         outputs = self.activation.forward(z, training)
         if self.activity_regularizer is not None:
             self.outputs = outputs
@@ -62,6 +68,23 @@ class WeightedLayer(Layer):
     def _add_kernel_penalty_gradient(self):
         if self.kernel_regularizer is not None:
             self.grads["kernel"] += self.kernel_regularizer.gradient(self.params["kernel"])
+        for share in self._pending_kernel_gradients.values():
+            self.grads["kernel"] += share
+        self._pending_kernel_gradients.clear()
+        self._kernel_gradient_done = True
+
+    def add_shared_kernel_gradient(self, user, share):
+        """Add ``share`` (kernel's shape) to dL/dkernel for ``user``, a layer reusing the kernel.
+
+        The kernel is one parameter however many layers use it, so its gradient is the sum
+        of every use's share. This layer's own backward overwrites ``grads["kernel"]``: a
+        share that arrives before it (from a layer later in the forward pass, such as a tied
+        decoder layer) is kept and added then; one that arrives after it is added at once.
+        """
+        if self._kernel_gradient_done:
+            self.grads["kernel"] += share
+        else:
+            self._pending_kernel_gradients[user.name] = share
 
     def penalty(self) -> float:
         """kernel_regularizer(W) + activity_regularizer(last outputs) / batch size."""

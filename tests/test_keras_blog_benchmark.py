@@ -1,0 +1,48 @@
+"""benchmarks/keras_blog.py on a few hundred images: it records rows and prints the table."""
+
+import json
+
+import pytest
+
+from benchmarks import keras_blog
+
+
+def rows(out):
+    with open(out / keras_blog.RESULTS_FILE) as file:
+        return [json.loads(line) for line in file]
+
+
+def test_rows_are_appended_as_json_lines_and_tabulated(tmp_path, capsys):
+    common = ["--epochs", "1", "--limit", "300", "--out", str(tmp_path), "--quiet"]
+    assert keras_blog.main(["--model", "sparse", *common]) == 0
+    assert keras_blog.main(["--model", "pca", *common]) == 0
+    sparse, pca = rows(tmp_path)
+    assert sparse["model"] == "sparse" and sparse["epochs"] == 1 and sparse["limit"] == 300
+    assert 0 < sparse["test_bce"] < 1 and sparse["test_loss"] > sparse["test_bce"]  # + L1
+    assert sparse["mean_code_activation"] >= 0
+    assert sparse["command"] == "python -m benchmarks.keras_blog --model sparse " + " ".join(common)
+    assert (tmp_path / "mnist_sparse.npz").exists()
+    assert pca["test_bce"] is None and 0 < pca["squared_error_per_image"] < 60
+    capsys.readouterr()
+    assert keras_blog.main(["--table", "--out", str(tmp_path)]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].startswith("| dataset | model |") and len(table) == 4
+    assert "| mnist | sparse |" in table[2] and "SMOKE TEST" in table[2]
+    assert "| mnist | pca |" in table[3]
+
+
+def test_denoising_row_reports_clean_target_bce_and_psnr(tmp_path):
+    args = ["--model", "denoising-conv", "--epochs", "1", "--limit", "64", "--out", str(tmp_path)]
+    assert keras_blog.main([*args, "--quiet"]) == 0
+    (row,) = rows(tmp_path)
+    assert 0 < row["denoised_clean_target_bce"] < 1
+    assert row["noisy_input_psnr_db"] > 0 and row["denoised_psnr_db"] > 0
+
+
+def test_bad_arguments_are_refused(tmp_path):
+    with pytest.raises(SystemExit):
+        keras_blog.main(["--out", str(tmp_path)])
+    with pytest.raises(SystemExit):
+        keras_blog.main(["--model", "dense", "--epochs", "-1", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit):
+        keras_blog.main(["--table", "--out", str(tmp_path / "nothing")])
