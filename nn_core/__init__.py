@@ -17,6 +17,7 @@ from . import (
     losses,
     optimizers,
     regularizers,
+    trace,
 )
 from .errors import ModelFileError, TrainingDivergedError
 from .sequential import Sequential, load_model
@@ -37,4 +38,5 @@ __all__ = [
     "load_model",
     "optimizers",
     "regularizers",
+    "trace",
 ]

@@ -103,6 +103,40 @@ LAYER_EXAMPLES = {
         ("(N, F), training", lambda: L.BatchNormalization(), (4, 3)),
         ("NHWC, training", lambda: L.BatchNormalization(), (2, 3, 3, 2)),
     ],
+    "DenseTransposed": [
+        (
+            "Dense(4) tanh -> DenseTransposed sigmoid, tied",
+            lambda: _tied_pair(L.Dense(4, activation="tanh"), 5, activation="sigmoid"),
+            (3, 5),
+        ),
+        (
+            "Dense(3) relu -> DenseTransposed linear, no bias, L2 activity, batch 1",
+            lambda: _tied_pair(
+                L.Dense(3, activation="relu"), 4, use_bias=False, activity_regularizer=R.L2(0.1)
+            ),
+            (1, 4),
+        ),
+    ],
+    "ContractiveDense": [
+        (
+            "4 units, sigmoid, weight 0.3",
+            lambda: L.ContractiveDense(4, activation="sigmoid", contractive_weight=0.3),
+            (3, 5),
+        ),
+        (
+            "3 units, relu, weight 0.3",
+            lambda: L.ContractiveDense(3, activation="relu", contractive_weight=0.3),
+            (4, 5),
+        ),
+    ],
+    "ClippedGaussianNoise": [
+        ("stddev 0.5, clip [0, 1], training", lambda: L.ClippedGaussianNoise(0.5), (4, 5))
+    ],
+    "MaskingNoise": [("fraction 0.3, training", lambda: L.MaskingNoise(0.3), (4, 5))],
+    "GaussianSampling": [
+        ("latent 2, training", lambda: L.GaussianSampling(), (3, 4)),
+        ("latent 3, kl_weight 0.5, training", lambda: L.GaussianSampling(0.5), (2, 6)),
+    ],
     "Sequential": [
         (
             "Dense relu -> Dense sigmoid",
@@ -117,6 +151,10 @@ LOSS_EXAMPLES = {
         ("probabilities", lambda: losses.BinaryCrossentropy(), "probabilities"),
         ("from_logits=True", lambda: losses.BinaryCrossentropy(from_logits=True), "logits"),
     ],
+    "SummedBinaryCrossentropy": [
+        ("probabilities", lambda: losses.SummedBinaryCrossentropy(), "probabilities"),
+        ("from_logits=True", lambda: losses.SummedBinaryCrossentropy(from_logits=True), "logits"),
+    ],
     "MeanSquaredError": [("mse", lambda: losses.MeanSquaredError(), "logits")],
     "MeanAbsoluteError": [("mae", lambda: losses.MeanAbsoluteError(), "logits")],
 }
@@ -125,9 +163,17 @@ REGULARIZER_EXAMPLES = {
     "L1": [("l1=0.01", lambda: R.L1(0.01))],
     "L2": [("l2=0.01", lambda: R.L2(0.01))],
     "L1L2": [("l1=0.01, l2=0.02", lambda: R.L1L2(0.01, 0.02))],
+    # Activations of a sigmoid code: values in (0, 1).
+    "KLSparsity": [("target 0.1, weight 3", lambda: R.KLSparsity(0.1, 3.0), "probabilities")],
 }
 
 _ABSTRACT = {"Layer", "Activation", "Loss", "Regularizer"}
+
+
+def _tied_pair(dense, input_size, **kwargs):
+    """Sequential([dense, DenseTransposed(dense)]) on (N, input_size): the whole is checked,
+    so the tied kernel's gradient (both uses summed) is checked too."""
+    return Sequential([dense, L.DenseTransposed(dense, output_size=input_size, **kwargs)])
 
 
 def _discover(module, base) -> list[str]:
@@ -207,7 +253,9 @@ def _check(kind, example):
         if isinstance(factory(), losses.MeanAbsoluteError):
             y_true = y_pred + np.sign(_away_from_zero(rng, shape)) * 0.3
         return check_loss(factory(), y_true, y_pred)
-    _, factory = example
+    _, factory, *input_kind = example
+    if input_kind == ["probabilities"]:
+        return check_regularizer(factory(), rng.uniform(0.05, 0.95, size=(4, 3)))
     return check_regularizer(factory(), _away_from_zero(rng, (4, 3)))
 
 

@@ -40,6 +40,8 @@ class ReLU(Activation):
 class LeakyReLU(Activation):
     """y = x if x > 0 else alpha*x.  Backward: dL/dx = dL/dy * (1 if x > 0 else alpha).
 
+    x, y, dL/dy, dL/dx: (N, ...), all of the same shape (element-wise).
+
     ``alpha`` defaults to 0.3 as in Keras's LeakyReLU layer (PyTorch: 0.01).
     """
 
@@ -64,6 +66,8 @@ class LeakyReLU(Activation):
 class Sigmoid(Activation):
     """y = 1 / (1 + exp(-x)).  Backward: dL/dx = dL/dy * y * (1 - y).
 
+    x, y, dL/dy, dL/dx: (N, ...), all of the same shape (element-wise).
+
     Keeps its input too: a model that ends in Sigmoid and is trained with binary
     cross-entropy computes the loss from these logits (see ``losses``).
     """
@@ -79,7 +83,10 @@ class Sigmoid(Activation):
 
 
 class Tanh(Activation):
-    """y = tanh(x).  Backward: dL/dx = dL/dy * (1 - y^2)."""
+    """y = tanh(x).  Backward: dL/dx = dL/dy * (1 - y^2).
+
+    x, y, dL/dy, dL/dx: (N, ...), all of the same shape (element-wise).
+    """
 
     def forward(self, x, training=False):
         x = self._prepare_input(x)
@@ -91,7 +98,10 @@ class Tanh(Activation):
 
 
 class Softplus(Activation):
-    """y = log(1 + exp(x)).  Backward: dL/dx = dL/dy * sigmoid(x)."""
+    """y = log(1 + exp(x)).  Backward: dL/dx = dL/dy * sigmoid(x).
+
+    x, y, dL/dy, dL/dx: (N, ...), all of the same shape (element-wise).
+    """
 
     def forward(self, x, training=False):
         x = self._prepare_input(x)
@@ -103,7 +113,10 @@ class Softplus(Activation):
 
 
 class ELU(Activation):
-    """y = x if x > 0 else alpha*(exp(x) - 1).  Backward: dL/dx = dL/dy * (1 or y + alpha)."""
+    """y = x if x > 0 else alpha*(exp(x) - 1).  Backward: dL/dx = dL/dy * (1 or y + alpha).
+
+    x, y, dL/dy, dL/dx: (N, ...), all of the same shape (element-wise).
+    """
 
     def __init__(self, alpha=1.0, name=None):
         super().__init__(name=name)
@@ -128,6 +141,7 @@ class Softmax(Activation):
     """y_i = exp(x_i) / sum_j exp(x_j) over the last axis.
 
     Backward (Jacobian-vector product): dL/dx_i = y_i * (dL/dy_i - sum_j dL/dy_j y_j).
+    x, y, dL/dy, dL/dx: (N, ..., K); i and j run over the last axis (K classes).
     """
 
     def forward(self, x, training=False):
@@ -140,7 +154,10 @@ class Softmax(Activation):
 
 
 class Linear(Activation):
-    """y = x (the identity), the activation of ``activation=None`` or ``"linear"``."""
+    """y = x (the identity), the activation of ``activation=None`` or ``"linear"``.
+
+    Backward: dL/dx = dL/dy.  x, y, dL/dy, dL/dx: (N, ...), all of the same shape.
+    """
 
     def forward(self, x, training=False):
         return self._prepare_input(x)

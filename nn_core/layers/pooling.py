@@ -58,6 +58,9 @@ class MaxPooling2D(_Pooling2D):
 
     With "same" padding the padded cells are -inf, so they never win. On ties the first
     maximum in row-major window order wins and alone receives the gradient.
+
+    Backward: dL/dx[n, h, w, c] = sum of dL/dy[n, oh, ow, c] over the windows (oh, ow)
+    whose winner is (h, w); dL/dy: (N, OH, OW, C) -> dL/dx: (N, H, W, C).
     """
 
     def forward(self, x, training=False):

@@ -12,6 +12,10 @@ class UpSampling2D(Layer):
 
     x: (N, H, W, C) -> y: (N, H*size_h, W*size_w, C); ``size`` is an int or a pair
     (size_h, size_w), default (2, 2).
+
+    Forward: y[n, h, w, c] = x[n, h // size_h, w // size_w, c].
+    Backward: dL/dx[n, i, j, c] = sum of dL/dy[n, h, w, c] over the block h // size_h = i,
+    w // size_w = j; dL/dy: (N, H*size_h, W*size_w, C) -> dL/dx: (N, H, W, C).
     """
 
     def __init__(self, size=(2, 2), name=None):
