@@ -131,12 +131,12 @@ class Autoencoder:
     def encode(self, x, batch_size=DEFAULT_BATCH_SIZE) -> np.ndarray:
         """Codes of x (N, *input_shape): the encoder's outputs, in inference mode."""
         self._ensure_built()
-        return self.encoder.predict(x, batch_size=batch_size)
+        return self.encoder._predict(x, batch_size, "x")
 
     def decode(self, codes, batch_size=DEFAULT_BATCH_SIZE) -> np.ndarray:
         """Reconstructions (N, *input_shape) from codes (N, *code_shape)."""
         self._ensure_built()
-        return self.decoder.predict(codes, batch_size=batch_size)
+        return self.decoder._predict(codes, batch_size, "codes")
 
     # ------------------------------------------------------------------ weights, state
     def get_weights(self) -> list[np.ndarray]:

@@ -206,6 +206,12 @@ class BackupAndRestore(Callback):
         return os.path.join(self.backup_dir, self.FILENAME)
 
     def on_train_begin(self, logs=None):
+        # A run killed while writing its backup leaves a temporary file beside it (the
+        # backup itself is the previous, complete one): never read, removed here.
+        if os.path.isdir(self.backup_dir):
+            for name in os.listdir(self.backup_dir):
+                if name.startswith(f".{self.FILENAME}.") and name.endswith(".tmp"):
+                    os.remove(os.path.join(self.backup_dir, name))
         if os.path.exists(self.backup_path):
             self.model._restore_training_state(self.backup_path)
 

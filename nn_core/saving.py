@@ -4,23 +4,29 @@ Layout (format "nn_core.model", version 1):
 
 * ``config``: the JSON document, stored as a uint8 array of its UTF-8 bytes. It holds
   the model's architecture, input shape and dtype, the compile settings, and the
-  name, shape and dtype of every array below.
+  name, shape, dtype and SHA-256 of every array below.
 * ``weight/<i>``: the i-th array of ``model.get_weights()``.
 * ``optimizer/<name>``: the optimizer's state (``optimizer.get_state()``).
 
 Writing is atomic: the archive goes to a temporary file in the target's folder, is
 flushed and fsynced, then renamed over the target, so a crash leaves either the old
-file or the new one, never half of one. Reading never unpickles (``allow_pickle=False``)
-and checks the format, version, array names, shapes and dtypes, raising
+file or the new one, never half of one. Reading never unpickles (``allow_pickle=False``;
+object arrays are refused from their header, before NumPy sees them), refuses headers
+that declare more data than their entry holds, and checks the format, version, array
+names, shapes, dtypes and checksums, raising
 ``ModelFileError`` (a ValueError) that names the file and the problem.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
+import struct
 import tempfile
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -37,7 +43,7 @@ def write_archive(path, config: dict, arrays: dict[str, np.ndarray]) -> None:
     os.makedirs(folder, exist_ok=True)
     config = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **config}
     config["arrays"] = {
-        name: {"shape": list(array.shape), "dtype": array.dtype.name}
+        name: {"shape": list(array.shape), "dtype": array.dtype.name, "sha256": _digest(array)}
         for name, array in arrays.items()
     }
     payload = {"config": np.frombuffer(json.dumps(config).encode("utf-8"), dtype=np.uint8)}
@@ -58,6 +64,12 @@ def write_archive(path, config: dict, arrays: dict[str, np.ndarray]) -> None:
     _fsync_folder(folder)
 
 
+def _digest(array: np.ndarray) -> str:
+    """SHA-256 of the array's bytes in C order: detects corrupted data the zip CRC misses
+    (np.load reads an entry's declared size and stops before zipfile checks its CRC)."""
+    return hashlib.sha256(np.ascontiguousarray(array).data).hexdigest()
+
+
 def _fsync_folder(folder):
     # Makes the rename itself durable on POSIX file systems; not possible on Windows.
     try:
@@ -72,18 +84,78 @@ def _fsync_folder(folder):
         os.close(descriptor)
 
 
+# What reading a hostile or damaged archive can raise inside zipfile, zlib and numpy;
+# each becomes a ModelFileError naming the file.
+_READ_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    OSError,
+    EOFError,
+    ValueError,
+    KeyError,
+    NotImplementedError,  # an unsupported zip compression method
+    RuntimeError,  # an encrypted zip member
+    struct.error,
+    OverflowError,
+    MemoryError,
+)
+
+
+def _check_members(archive: zipfile.ZipFile) -> None:
+    """Read each .npy member's header and refuse what np.load should never be asked to do.
+
+    Refuses object dtypes (pickles) and members whose header declares more data than
+    the member holds (a few bytes asking for terabytes), before any array is allocated.
+    """
+    names = [info.filename for info in archive.infolist()]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValueError(f"entries {duplicates} appear more than once")
+    for info in archive.infolist():
+        if not info.filename.endswith(".npy"):
+            continue  # reported by read_archive as "not NumPy .npy arrays"
+        entry = info.filename[: -len(".npy")]
+        with archive.open(info) as member:
+            version = np.lib.format.read_magic(member)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+            elif version == (2, 0):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+            else:
+                raise ValueError(f"entry {entry!r} has unsupported .npy version {version}")
+            header_size = member.tell()
+        if dtype.hasobject:
+            raise ValueError(
+                f"entry {entry!r} holds Python objects (pickled data), which nn_core never loads"
+            )
+        needed = math.prod(shape) * dtype.itemsize
+        if needed > info.file_size - header_size:
+            raise ValueError(
+                f"entry {entry!r} declares shape {shape} of {dtype} ({needed} bytes) but holds "
+                f"{max(info.file_size - header_size, 0)} bytes (truncated or forged)"
+            )
+
+
 def read_archive(path) -> tuple[dict, dict[str, np.ndarray]]:
-    """Read and validate an archive written by ``write_archive``: (config, arrays)."""
+    """Read and validate an archive written by ``write_archive``: (config, arrays).
+
+    Raises FileNotFoundError when ``path`` does not exist and ``ModelFileError`` (naming
+    the file and the problem) for anything else wrong with it.
+    """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no model file at {path!r}")
     try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                _check_members(archive)
         archive = np.load(path, allow_pickle=False)
         if not isinstance(archive, np.lib.npyio.NpzFile):
             raise ValueError("it holds a single array, not an .npz archive")
         with archive:
             arrays = {name: archive[name] for name in archive.files}
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError) as error:
+    except _READ_ERRORS as error:
         raise ModelFileError(
             f"{path!r} is not a readable nn_core model file (truncated, corrupted or "
             f"not an .npz archive): {error}"
@@ -99,7 +171,7 @@ def read_archive(path) -> tuple[dict, dict[str, np.ndarray]]:
         raise ModelFileError(f"{path!r}: the 'config' entry is not a JSON byte string")
     try:
         config = json.loads(config_bytes.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise ModelFileError(f"{path!r}: the config is not valid JSON ({error})") from error
     if not isinstance(config, dict) or config.get("format") != FORMAT_NAME:
         raise ModelFileError(
@@ -112,16 +184,24 @@ def read_archive(path) -> tuple[dict, dict[str, np.ndarray]]:
         )
     declared = config.get("arrays")
     if not isinstance(declared, dict) or set(declared) != set(arrays):
-        missing = sorted(set(declared or {}) - set(arrays))
-        extra = sorted(set(arrays) - set(declared or {}))
+        missing = sorted(set(declared if isinstance(declared, dict) else {}) - set(arrays))
+        extra = sorted(set(arrays) - set(declared if isinstance(declared, dict) else {}))
         raise ModelFileError(
             f"{path!r}: arrays do not match the config (missing {missing}, unexpected {extra})"
         )
     for name, spec in declared.items():
         array = arrays[name]
+        if not isinstance(spec, dict):
+            raise ModelFileError(f"{path!r}: the config's entry for array {name!r} is not a dict")
         if list(array.shape) != spec.get("shape") or array.dtype.name != spec.get("dtype"):
+            shape = spec.get("shape")
             raise ModelFileError(
                 f"{path!r}: array {name!r} has shape {array.shape} and dtype {array.dtype}, "
-                f"the config says {tuple(spec.get('shape') or ())} and {spec.get('dtype')}"
+                f"the config says {shape!r} and {spec.get('dtype')!r}"
+            )
+        # Files written before checksums existed have none; every file since has one.
+        if "sha256" in spec and spec["sha256"] != _digest(array):
+            raise ModelFileError(
+                f"{path!r}: array {name!r} is corrupted (its SHA-256 does not match the config)"
             )
     return config, arrays

@@ -30,7 +30,13 @@ from .layers.activations import Sigmoid
 from .layers.base import Layer, format_shape
 from .saving import read_archive, write_archive
 from .summary import format_summary
-from .validation import as_float_batch, check_batch_size, check_same_length
+from .validation import (
+    as_float_batch,
+    check_batch_size,
+    check_finite,
+    check_same_length,
+    checked_batch,
+)
 
 
 class Sequential(Layer):
@@ -285,15 +291,38 @@ class Sequential(Layer):
                 f"targets y have shape {np.shape(y)}, "
                 f"but model {self.name!r} outputs {y_pred.shape}"
             )
-        if self._uses_logits():
-            logits = self.final_activation.inputs
-            loss = self.loss.logits_value(y, logits)
-            self.backward_from_logits(self.loss.logits_gradient(y, logits))
-        else:
-            loss = self.loss(y, y_pred)
-            self.backward(self.loss.gradient(y, y_pred))
+        first = self._first_layer_without_input_gradient()
+        try:
+            if self._uses_logits():
+                logits = self.final_activation.inputs
+                loss = self.loss.logits_value(y, logits)
+                self.backward_from_logits(self.loss.logits_gradient(y, logits))
+            else:
+                loss = self.loss(y, y_pred)
+                self.backward(self.loss.gradient(y, y_pred))
+        finally:
+            if first is not None:
+                del first.input_gradient_needed  # back to the class default, True
         self._last_loss = loss + self.penalty()
         return self._last_loss
+
+    def _first_layer_without_input_gradient(self):
+        """Tell the first leaf layer to skip dL/dx for this step, and return it (or None).
+
+        A training step never reads the gradient of the model's input, and the first
+        layer's dL/dx is a product as large as its dL/dW (Dense) or a whole convolution
+        (Conv2D). Only layers that offer the skip (``input_gradient_needed``) and whose
+        ``backward`` is not wrapped (``nn_core.trace`` reports dL/dx) are told.
+        """
+        leaves = self.leaf_layers()
+        first = leaves[0] if leaves else None
+        watched = first is not None and (
+            "backward" in vars(first) or "backward_from_logits" in vars(first)
+        )
+        if first is None or watched or not getattr(first, "input_gradient_needed", False):
+            return None
+        first.input_gradient_needed = False
+        return first
 
     def train_on_batch(self, x, y) -> float:
         """One optimizer step on the batch; returns its loss. Refuses a non-finite step."""
@@ -310,7 +339,21 @@ class Sequential(Layer):
             # so that every weight stays at its last finite value.
             _restore_arrays(moving_statistics)
             raise TrainingDivergedError(problem)
-        self.optimizer.step(params, grads)
+        # Finite gradients can still overflow a weight (a huge learning rate): keep what
+        # the step changes, to put it back when it does. Costs one copy of the weights
+        # and optimizer state per step, small beside the forward and backward passes.
+        weights_before = [(param, param.copy()) for param in params]
+        optimizer_before = self.optimizer.get_state()
+        with np.errstate(over="ignore", invalid="ignore"):  # reported below, in our terms
+            self.optimizer.step(params, grads)
+        for name, param in zip(names, params):
+            if not np.isfinite(param).all():
+                _restore_arrays(weights_before)
+                _restore_arrays(moving_statistics)
+                self.optimizer.set_state(optimizer_before)
+                raise TrainingDivergedError(
+                    f"the optimizer step made {name} NaN or Inf (the loss was {loss})"
+                )
         return loss
 
     def fit(
@@ -422,14 +465,33 @@ class Sequential(Layer):
         return total / len(x)
 
     def predict(self, x, batch_size=32) -> np.ndarray:
-        """Outputs for x in inference mode, computed batch by batch: (N, *output_shape)."""
+        """Outputs for x in inference mode, computed batch by batch: (N, *output_shape).
+
+        x is checked whole (dtype, shape, NaN/Inf) but converted to the model's dtype one
+        batch at a time, so beyond the output array the memory used is that of one
+        batch, whatever N (a uint8 (N, 784) input is never copied whole to float32).
+        """
+        return self._predict(x, batch_size, "x")
+
+    def _predict(self, x, batch_size, argument):
+        """``predict`` with ``argument`` as the input's name in error messages."""
         batch_size = check_batch_size(batch_size)
-        x = as_float_batch(x, "x", self.dtype if self.built else np.float32)
+        x = checked_batch(x, argument)
         if not self.built:
-            self.build(x.shape[1:], x.dtype)
+            self.build(x.shape[1:], x.dtype if x.dtype in (np.float32, np.float64) else "float32")
+        if x.shape[1:] != self.input_shape:
+            raise ValueError(
+                f"model {self.name!r} expects {argument} of shape "
+                f"{format_shape(self.input_shape)}, got {x.shape}"
+            )
+        narrowing = x.dtype.kind == "f" and x.dtype.itemsize > self.dtype.itemsize
         outputs = np.empty((len(x), *self.output_shape), dtype=self.dtype)
         for start in range(0, len(x), batch_size):
-            outputs[start : start + batch_size] = self.forward(x[start : start + batch_size])
+            with np.errstate(over="ignore"):  # an overflow becomes Inf, reported below
+                batch = np.ascontiguousarray(x[start : start + batch_size], dtype=self.dtype)
+            if narrowing:  # 1e300 in float64 is Inf in float32
+                check_finite(batch, f"{argument} (cast to {self.dtype})", first_index=start)
+            outputs[start : start + batch_size] = self.forward(batch)
         return outputs
 
     # ------------------------------------------------------------------ description
@@ -505,12 +567,26 @@ class Sequential(Layer):
         state = config.get("training_state")
         if state is None:
             raise ModelFileError(f"{path!r} is a model file, not a training backup")
+        try:
+            epoch = state["epoch"]
+            if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+                raise ValueError(f"epoch must be an integer >= 0, got {epoch!r}")
+            history = {str(k): [float(v) for v in values] for k, values in state["history"].items()}
+            history_epochs = [int(e) for e in state["history_epochs"]]
+            rng_state = state["rng"]
+            if len(rng_state["layers"]) != len(self.leaf_layers()):
+                raise ValueError("random-generator states do not match the model's layers")
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise ModelFileError(f"{path!r}: invalid training state: {error!r}") from error
         _load_weights_and_optimizer(self, config, arrays, path)
-        self.set_rng_state(state["rng"])
+        try:
+            self.set_rng_state(rng_state)
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
+            raise ModelFileError(f"{path!r}: invalid random-generator state: {error!r}") from error
         if self.history is not None:
-            self.history.history = {k: list(v) for k, v in state["history"].items()}
-            self.history.epoch = list(state["history_epochs"])
-        self._resume_epoch = state["epoch"] + 1
+            self.history.history = history
+            self.history.epoch = history_epochs
+        self._resume_epoch = epoch + 1
 
 
 def _restore_arrays(snapshot):
@@ -527,6 +603,12 @@ def _load_weights_and_optimizer(model, config, arrays, path):
             f"{len(expected)}: {expected}"
         )
     weights = [arrays[name] for name in expected]
+    for name, stored_array, target in zip(expected, weights, model.weight_arrays()):
+        if stored_array.dtype != target.dtype:
+            raise ModelFileError(
+                f"{path!r}: {name} has dtype {stored_array.dtype}, but the config builds a "
+                f"{target.dtype} model"
+            )
     try:
         model.set_weights(weights)
     except ValueError as error:
@@ -578,11 +660,12 @@ def load_model(path) -> Sequential:
                 optimizer=optimizers_module.get(config["compile"]["optimizer"]),
                 loss=losses_module.get(config["compile"]["loss"]),
             )
-    except (KeyError, TypeError, ValueError) as error:
-        if isinstance(error, ModelFileError):
-            raise
+    except ModelFileError:
+        raise
+    except Exception as error:  # noqa: BLE001 - the config is untrusted input: any failure
+        # to rebuild a model from it is a problem of the file, reported as such.
         raise ModelFileError(
-            f"{path!r}: cannot rebuild the model from its config: {error}"
+            f"{path!r}: cannot rebuild the model from its config: {type(error).__name__}: {error}"
         ) from error
     _load_weights_and_optimizer(model, config, arrays, path)
     return model

@@ -47,7 +47,7 @@ class LeakyReLU(Activation):
 
     def __init__(self, alpha=0.3, name=None):
         super().__init__(name=name)
-        if not np.isfinite(alpha) or alpha < 0:
+        if not _is_finite_number(alpha) or alpha < 0:
             raise ValueError(f"LeakyReLU: alpha must be a finite number >= 0, got {alpha!r}")
         self.alpha = float(alpha)
 
@@ -120,7 +120,7 @@ class ELU(Activation):
 
     def __init__(self, alpha=1.0, name=None):
         super().__init__(name=name)
-        if not np.isfinite(alpha) or alpha < 0:
+        if not _is_finite_number(alpha) or alpha < 0:
             raise ValueError(f"ELU: alpha must be a finite number >= 0, got {alpha!r}")
         self.alpha = float(alpha)
 
@@ -207,3 +207,12 @@ def activation_from_config(config):
     if config.get("class_name") not in classes:
         raise unknown_name_error("activation class", config.get("class_name"), classes)
     return classes[config["class_name"]](**config.get("config", {}))
+
+
+def _is_finite_number(value) -> bool:
+    """A real, finite int or float (not a bool, string or array)."""
+    return (
+        isinstance(value, (int, float, np.integer, np.floating))
+        and not isinstance(value, bool)
+        and bool(np.isfinite(value))
+    )

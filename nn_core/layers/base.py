@@ -23,6 +23,8 @@ import re
 
 import numpy as np
 
+from ..validation import check_finite, check_numeric_dtype
+
 _FLOAT_DTYPES = (np.dtype("float32"), np.dtype("float64"))
 # One counter per layer class, so default names read dense_0, dense_1, conv2d_0, ...
 _name_counters: dict[str, itertools.count] = collections.defaultdict(itertools.count)
@@ -91,13 +93,21 @@ class Layer:
     def _prepare_input(self, x) -> np.ndarray:
         """Build on the first call, then check ``x`` against the built input shape.
 
-        Raises ValueError naming this layer, the expected and the received shape.
+        Every call: integer inputs are converted to the layer's float dtype; booleans,
+        complex numbers, strings and objects are refused. The first call (the one that
+        builds the layer) also refuses NaN and Inf; later calls skip that scan, which
+        would cost a pass over every activation of every training step (``fit``,
+        ``evaluate`` and ``predict`` check the model's inputs themselves).
+        Raises ValueError naming this layer, the expected and the received value.
         """
         if not isinstance(x, np.ndarray):
             x = np.asarray(x)
+        if x.dtype not in _FLOAT_DTYPES:
+            check_numeric_dtype(x, f"layer {self.name!r} ({type(self).__name__}) input")
         if x.ndim < 1:
             raise ValueError(f"layer {self.name!r} expected a batch of inputs, got a scalar")
         if not self.built:
+            check_finite(x, f"layer {self.name!r} ({type(self).__name__}) input")
             dtype = x.dtype if x.dtype in _FLOAT_DTYPES else np.dtype("float32")
             self.build(x.shape[1:], dtype=dtype)
         if x.shape[1:] != self.input_shape:

@@ -23,7 +23,11 @@ class ClippedGaussianNoise(GaussianNoise):
     def __init__(self, stddev, clip_min=0.0, clip_max=1.0, name=None):
         super().__init__(stddev, name=name)
         for arg_name, value in (("clip_min", clip_min), ("clip_max", clip_max)):
-            if isinstance(value, bool) or not np.isfinite(value):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float, np.integer, np.floating))
+                or not np.isfinite(value)
+            ):
                 raise ValueError(
                     f"ClippedGaussianNoise: {arg_name} must be a finite number, got {value!r}"
                 )
