@@ -22,6 +22,10 @@ class Conv2D(WeightedLayer):
     ``bias_initializer`` (zeros), ``kernel_regularizer``, ``activity_regularizer``.
     """
 
+    #: False while nobody reads dL/dx (set by ``Sequential`` for a model's first layer
+    #: during a training step): backward then skips dL/dx and returns None.
+    input_gradient_needed = True
+
     def __init__(
         self,
         filters,
@@ -67,15 +71,18 @@ class Conv2D(WeightedLayer):
         """Given dL/dz (N, OH, OW, F) for z = im2col(x) @ W + b (W = kernel as (kh*kw*C, F)):
 
         dL/dW = im2col(x).T @ dL/dz  (kh, kw, C, F);  dL/db = sum over N, OH, OW of dL/dz
-        (F,);  dL/dx = col2im(dL/dz @ W.T)  (N, H, W, C).
+        (F,);  dL/dx = col2im(dL/dz @ W.T)  (N, H, W, C), or None when
+        ``input_gradient_needed`` is False.
         """
         kernel = self.params["kernel"]
         self.grads["kernel"][...] = kernels.conv2d_backward_kernel(
             self.inputs, grad_logits, kernel.shape, self.strides, self.padding_amounts
         )
         if self.use_bias:
-            self.grads["bias"][...] = grad_logits.sum(axis=(0, 1, 2))
+            self.grads["bias"][...] = kernels.bias_gradient(grad_logits)
         self._add_kernel_penalty_gradient()
+        if not self.input_gradient_needed:
+            return None
         return kernels.conv2d_backward_input(
             grad_logits, kernel, self.inputs.shape, self.strides, self.padding_amounts
         )

@@ -25,6 +25,10 @@ class Conv2DTranspose(WeightedLayer):
     kernel are kh*kw*filters (in) and kh*kw*C (out), as Keras computes them.
     """
 
+    #: False while nobody reads dL/dx (set by ``Sequential`` for a model's first layer
+    #: during a training step): backward then skips dL/dx and returns None.
+    input_gradient_needed = True
+
     def __init__(
         self,
         filters,
@@ -76,14 +80,17 @@ class Conv2DTranspose(WeightedLayer):
         dL/dx = A dL/dz = conv2d(dL/dz, kernel)  (N, H, W, C);
         dL/dkernel = conv2d_backward_kernel with dL/dz as the Conv2D input and x as the
         gradient of its output  (kh, kw, F, C);  dL/db = sum over N, OH, OW of dL/dz  (F,).
+        dL/dx is None when ``input_gradient_needed`` is False.
         """
         kernel = self.params["kernel"]
         self.grads["kernel"][...] = kernels.conv2d_backward_kernel(
             grad_logits, self.inputs, kernel.shape, self.strides, self.padding_amounts
         )
         if self.use_bias:
-            self.grads["bias"][...] = grad_logits.sum(axis=(0, 1, 2))
+            self.grads["bias"][...] = kernels.bias_gradient(grad_logits)
         self._add_kernel_penalty_gradient()
+        if not self.input_gradient_needed:
+            return None
         return kernels.conv2d_forward(grad_logits, kernel, None, self.strides, self.padding_amounts)
 
     def flops(self) -> int:

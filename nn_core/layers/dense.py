@@ -15,6 +15,10 @@ class Dense(WeightedLayer):
     (zeros), ``kernel_regularizer``, ``activity_regularizer``.
     """
 
+    #: False while nobody reads dL/dx (set by ``Sequential`` for a model's first layer
+    #: during a training step): backward then skips the product dL/dz @ W.T, returns None.
+    input_gradient_needed = True
+
     def __init__(self, units, activation=None, **kwargs):
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
             raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
@@ -44,8 +48,14 @@ class Dense(WeightedLayer):
         """Given dL/dz (N, units) for z = x @ W + b:
 
         dL/dW = x.T @ dL/dz  (in, units);  dL/db = sum over N of dL/dz  (units,);
-        dL/dx = dL/dz @ W.T  (N, in).
+        dL/dx = dL/dz @ W.T  (N, in); None when ``input_gradient_needed`` is False.
         """
+        if not self.input_gradient_needed:
+            np.matmul(self.inputs.T, grad_logits, out=self.grads["kernel"])
+            if self.use_bias:
+                self.grads["bias"][...] = kernels.bias_gradient(grad_logits)
+            self._add_kernel_penalty_gradient()
+            return None
         grad_bias = self.grads["bias"] if self.use_bias else np.empty(self.units, self.dtype)
         grad_input = kernels.dense_backward(
             self.inputs, self.params["kernel"], grad_logits, self.grads["kernel"], grad_bias

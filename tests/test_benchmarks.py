@@ -1,0 +1,178 @@
+"""The benchmark commands run, write what they promise, and work without PyTorch.
+
+Each runs in its quickest mode on tiny inputs (a batch of 2 for the kernels, a few
+hundred images for training). Nothing here asserts a speed: the numbers depend on the
+machine; the tests check the files' structure and that every measurement is in them.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from benchmarks import kernels, training
+
+RESULT_KEYS = {
+    "family",
+    "kernel",
+    "shape",
+    "implementation",
+    "flops",
+    "median_s",
+    "gflops",
+    "samples",
+    "first_call_s",
+}
+
+
+def _expected_implementations(torch_available):
+    expected = ["numpy"]
+    if "numba" in kernels.our_backends():
+        expected.append("numba")
+    if torch_available:
+        expected.append("torch")
+    return expected
+
+
+def _table_rows(markdown):
+    """Cells of every body row of the Markdown tables in ``markdown``."""
+    rows = []
+    for line in markdown.splitlines():
+        if line.startswith("| ") and not line.startswith("| :---") and not line.startswith("| ---"):
+            rows.append([cell.strip() for cell in line.strip().strip("|").split("|")])
+    return rows
+
+
+def _without_torch(monkeypatch):
+    # A None entry in sys.modules makes ``import torch`` raise ImportError.
+    monkeypatch.setitem(sys.modules, "torch", None)
+    assert training._timing.import_torch() is None
+
+
+def _run_kernels(tmp_path, *extra):
+    out = tmp_path / "kernels"
+    kernels.main(["--quick", "--batch", "2", "--repeats", "1", "--out", str(out), *extra])
+    data = json.loads((out / "kernels.json").read_text())
+    markdown = (out / "kernels.md").read_text()
+    return out, data, markdown
+
+
+def test_kernels_quick_covers_every_family_and_writes_table_json_and_chart(tmp_path):
+    out, data, markdown = _run_kernels(tmp_path)
+    torch_available = data["machine"]["torch"] is not None
+    implementations = _expected_implementations(torch_available)
+
+    assert data["benchmark"] == "kernels"
+    assert data["settings"]["implementations"] == implementations
+    for name in ("threads_1", "threads_all"):
+        assert data["gemm_peak"][name]["gflops"] > 0
+        assert data["gemm_peak"][name]["seconds"] > 0
+    results = data["results"]
+    assert {row["family"] for row in results} == set(kernels.FAMILIES)
+    for row in results:
+        assert set(row) == RESULT_KEYS
+        assert row["median_s"] > 0 and row["flops"] > 0 and row["samples"] == 1
+        assert row["gflops"] == pytest.approx(row["flops"] / row["median_s"] / 1e9)
+    # Every kernel and shape is measured by each of our backends (PyTorch may lack one).
+    measured = {(row["kernel"], row["shape"], row["implementation"]) for row in results}
+    for kernel, shape in {(row["kernel"], row["shape"]) for row in results}:
+        for implementation in implementations:
+            if implementation != "torch":
+                assert (kernel, shape, implementation) in measured
+    # The table has one row per kernel, shape and implementation, in the JSON's order.
+    rows = _table_rows(markdown)
+    assert rows[0][:3] == ["kernel", "shape", "implementation"]
+    assert [tuple(row[:3]) for row in rows[1:]] == [
+        (row["kernel"], row["shape"], row["implementation"]) for row in results
+    ]
+    assert "GEMM peak" in markdown
+    assert (out / "kernels.png").stat().st_size > 1000
+
+
+def test_kernels_without_torch_report_ours_only(tmp_path, monkeypatch):
+    _without_torch(monkeypatch)
+    out, data, markdown = _run_kernels(tmp_path, "--families", "dense", "losses", "--no-chart")
+    assert data["machine"]["torch"] is None
+    assert data["settings"]["implementations"] == _expected_implementations(False)
+    assert {row["implementation"] for row in data["results"]} == set(
+        _expected_implementations(False)
+    )
+    assert {row["family"] for row in data["results"]} == {"dense", "losses"}
+    assert all(row[2] != "torch" for row in _table_rows(markdown)[1:])
+    assert not (out / "kernels.png").exists()
+
+
+def _run_training(tmp_path, *arguments):
+    out = tmp_path / "training"
+    training.main(
+        [
+            "--quick",
+            "--rounds",
+            "1",
+            "--epoch-fraction",
+            "0.004",
+            "--inference-samples",
+            "64",
+            "--first-use",
+            "skip",
+            "--out",
+            str(out),
+            *arguments,
+        ]
+    )
+    data = json.loads((out / "training.json").read_text())
+    markdown = (out / "training.md").read_text()
+    return out, data, markdown
+
+
+def test_training_quick_times_each_model_against_pytorch(tmp_path):
+    models = ["dense", "conv"]
+    backend = "numba" if "numba" in kernels.our_backends() else "numpy"  # one, to be quick
+    out, data, markdown = _run_training(tmp_path, "--models", *models, "--backends", backend)
+    torch_available = data["machine"]["torch"] is not None
+    implementations = [backend, *(["torch"] if torch_available else [])]
+
+    assert data["benchmark"] == "training"
+    assert [result["model"] for result in data["training"]] == models
+    for result in data["training"]:
+        assert sorted(result["median_epoch_s"]) == sorted(implementations)
+        assert all(len(values) == 1 for values in result["epoch_s"].values())
+        assert result["samples_timed"] >= result["batch_size"]
+        # Each round timed a fraction of an epoch: the seconds are scaled to 60000 images.
+        assert result["scale_to_epoch"] == pytest.approx(60000 / result["samples_timed"])
+        assert set(result["inference_samples_per_s"]) == set(implementations)
+        assert all(rate > 0 for rate in result["inference_samples_per_s"].values())
+        ratios = data["ratios"][result["model"]]
+        for name in implementations:
+            if name == "torch":
+                continue
+            expected = result["median_epoch_s"][name] / result["median_epoch_s"]["torch"]
+            if torch_available:
+                assert ratios[f"{name}/torch"] == pytest.approx(expected)
+    rows = _table_rows(markdown)
+    training_rows = [row for row in rows if row[0] in models and row[1] in ("256", "128")]
+    assert [row[0] for row in training_rows] == models * 2  # training table, inference table
+    assert "scaled to 60000 samples" in markdown
+    assert (out / "training.png").stat().st_size > 1000
+
+
+def test_training_without_torch_reports_ours_only(tmp_path, monkeypatch):
+    _without_torch(monkeypatch)
+    out, data, markdown = _run_training(tmp_path, "--models", "dense", "--no-chart")
+    (result,) = data["training"]
+    assert sorted(result["median_epoch_s"]) == sorted(_expected_implementations(False))
+    assert data["settings"]["torch_threads"] is None
+    assert all(value is None for value in data["ratios"]["dense"].values())
+    assert "PyTorch" not in markdown
+    assert not (out / "training.png").exists()
+
+
+@pytest.mark.skipif("numba" not in kernels.our_backends(), reason="needs Numba")
+def test_first_use_is_measured_in_a_fresh_process():
+    entry = training.first_use("dense", cold=False, thread_count=1)
+    assert entry["model"] == "dense" and entry["cache"] == "warm"
+    for key in ("import_s", "first_step_s", "steady_step_s", "first_predict_s"):
+        assert entry[key] > 0
+    assert entry["first_use_s"] == pytest.approx(entry["first_step_s"] - entry["steady_step_s"])
