@@ -91,9 +91,15 @@ class BinaryCrossentropy(Loss):
         y_true, logits = self._check(y_true, logits)
         return kernels.binary_crossentropy_from_logits(y_true, logits)
 
-    def logits_gradient(self, y_true, logits):
-        """dL/dlogits = (sigmoid(logits) - y) / size."""
+    def logits_gradient(self, y_true, logits, probabilities=None):
+        """dL/dlogits = (sigmoid(logits) - y) / size.
+
+        ``probabilities``: sigmoid(logits) when the caller already has it (the output of
+        the model's forward pass), so that it is not computed a second time.
+        """
         y_true, logits = self._check(y_true, logits)
+        if probabilities is not None:
+            return kernels.binary_crossentropy_from_probabilities_gradient(y_true, probabilities)
         return kernels.binary_crossentropy_from_logits_gradient(y_true, logits)
 
     def get_config(self):
@@ -131,10 +137,11 @@ class SummedBinaryCrossentropy(BinaryCrossentropy):
         per_sample = self._elements_per_sample(np.asarray(logits))
         return per_sample * super().logits_value(y_true, logits)
 
-    def logits_gradient(self, y_true, logits):
+    def logits_gradient(self, y_true, logits, probabilities=None):
         """dL/dlogits = (sigmoid(logits) - y) / N."""
-        per_sample = self._elements_per_sample(np.asarray(logits))
-        return per_sample * super().logits_gradient(y_true, logits)
+        grad = super().logits_gradient(y_true, logits, probabilities)
+        grad *= self._elements_per_sample(np.asarray(logits))
+        return grad
 
 
 class MeanSquaredError(Loss):

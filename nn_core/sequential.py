@@ -296,7 +296,8 @@ class Sequential(Layer):
             if self._uses_logits():
                 logits = self.final_activation.inputs
                 loss = self.loss.logits_value(y, logits)
-                self.backward_from_logits(self.loss.logits_gradient(y, logits))
+                # y_pred is sigmoid(logits): dL/dlogits = (y_pred - y) / size.
+                self.backward_from_logits(self.loss.logits_gradient(y, logits, y_pred))
             else:
                 loss = self.loss(y, y_pred)
                 self.backward(self.loss.gradient(y, y_pred))

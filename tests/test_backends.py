@@ -137,6 +137,10 @@ LOSS_GRADIENTS = {
             actual, expected, (reference.sigmoid(z) + np.abs(y)) / z.size, 4
         ),
     ),
+    "binary_crossentropy_from_probabilities_gradient": (
+        lambda r, s, d: (random(r, s, d, 0, 1), random(r, s, d, 0, 1)),
+        "exact",
+    ),
     "mean_squared_error_gradient": (LOSS_VALUES["mean_squared_error"], "exact"),
     "mean_absolute_error_gradient": (LOSS_VALUES["mean_absolute_error"], "exact"),
 }

@@ -165,6 +165,12 @@ def _bce_logits_gradient(y_true, logits, size, out):
 
 
 @jit(parallel=True)
+def _bce_probabilities_gradient(y_true, probabilities, size, out):
+    for i in numba.prange(probabilities.size):
+        out[i] = (probabilities[i] - y_true[i]) / size
+
+
+@jit(parallel=True)
 def _squared_error_gradient(y_true, y_pred, scale, out):
     for i in numba.prange(y_pred.size):
         out[i] = (y_pred[i] - y_true[i]) * scale
@@ -213,6 +219,14 @@ def binary_crossentropy_from_logits_gradient(y_true, logits):
     y_true_flat, logits_flat, out = _flat(y_true, logits)
     size = scalar(logits_flat.size, logits_flat.dtype)
     _bce_logits_gradient(y_true_flat, logits_flat, size, out.reshape(-1))
+    return out
+
+
+def binary_crossentropy_from_probabilities_gradient(y_true, probabilities):
+    """dL/dz = (p - y) / size, where p = sigmoid(z) was already computed by the forward pass."""
+    y_true_flat, probabilities_flat, out = _flat(y_true, probabilities)
+    size = scalar(probabilities_flat.size, probabilities_flat.dtype)
+    _bce_probabilities_gradient(y_true_flat, probabilities_flat, size, out.reshape(-1))
     return out
 
 

@@ -35,6 +35,18 @@ def binary_crossentropy_from_logits_gradient(y_true, logits):
     return grad
 
 
+def binary_crossentropy_from_probabilities_gradient(y_true, probabilities):
+    """dL/dz = (p - y) / size, where p = sigmoid(z) was already computed by the forward pass.
+
+    The same value as ``binary_crossentropy_from_logits_gradient`` when p is the sigmoid
+    of the logits, without computing the sigmoid a second time.
+    """
+    grad = probabilities.copy()
+    grad -= y_true
+    grad /= probabilities.size
+    return grad
+
+
 def mean_squared_error(y_true, y_pred):
     """mean((y_pred - y_true)^2)."""
     return float(np.mean(np.square(y_pred - y_true)))
