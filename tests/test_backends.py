@@ -253,7 +253,7 @@ def test_large_products_split_by_rows_are_bit_identical():
     with threads.limit(blas=1):
         expected = a @ b
     with threads.limit(numba=2):
-        assert_exact(dense.matmul(a, b), expected)
+        assert_exact(dense.matmul(a, b, among_parallel_kernels=True), expected)
 
 
 # ------------------------------------------------------------------ convolution

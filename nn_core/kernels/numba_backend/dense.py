@@ -6,13 +6,18 @@ other down badly when both pools take turns on the cores (each pool's idle threa
 for a while on the cores the other pool needs): the classic autoencoder's batch took
 3.4 ms with both pools busy against 1.8 ms with one. So one pool works at a time:
 
-* a product below SPLIT_MIN_MULTIPLY_ADDS (the dense layers of the classic autoencoder)
-  runs with BLAS's own threads, and the element-wise kernels around it, also small, run
-  on one thread (``_jit.PARALLEL_MIN_WORK``);
-* a larger product, or any product inside a convolution (``among_parallel_kernels``),
-  whose other steps are parallel Numba loops, runs with one BLAS thread per part, split
-  by rows between the calling thread and helper threads (one per extra Numba thread).
-  Each row is computed as in one single-threaded call, so the split does not change it.
+* a dense layer's product runs with BLAS's own threads, and the element-wise kernels
+  around it run on one thread unless they are large (``_jit.PARALLEL_MIN_WORK``);
+* a product inside a convolution (``among_parallel_kernels``), whose other steps are
+  parallel Numba loops, runs with one BLAS thread per part, split by rows between the
+  calling thread and helper threads (one per extra Numba thread), when it has at least
+  SPLIT_MIN_MULTIPLY_ADDS multiply-adds. Each row is computed as in one single-threaded
+  call, so the split does not change it.
+
+Splitting dense layers' products too was slower: the deep autoencoder's epoch (first
+layer 256x784 @ 784x128, 25.7 million multiply-adds) took 1.18 s with the split against
+0.84 s with two-thread BLAS, the dense model at batch 1024 0.53 s against 0.34 s
+(2 cores, median of 3, ``benchmarks.training``).
 
 ``nn_core.threads`` and NN_CORE_NUM_THREADS set the thread counts.
 """
@@ -48,14 +53,13 @@ def _helper_pool(count):
 def matmul(a, b, out=None, *, among_parallel_kernels=False):
     """a @ b for 2-D a (M, K) and b (K, N) -> (M, N), written into ``out`` when given.
 
-    Below SPLIT_MIN_MULTIPLY_ADDS, one BLAS call with BLAS's own threads (the element-wise
-    kernels around a product this small run on one thread, see PARALLEL_MIN_WORK), unless
-    ``among_parallel_kernels`` (convolutions, whose other steps are parallel Numba loops):
-    then, as above that size, one BLAS thread per part, split by rows (module docstring).
+    One BLAS call with BLAS's own threads, unless ``among_parallel_kernels``
+    (convolutions, whose other steps are parallel Numba loops): then one BLAS thread
+    per part, split by rows from SPLIT_MIN_MULTIPLY_ADDS up (module docstring).
     """
     rows, inner = a.shape
     columns = b.shape[1]
-    if rows * inner * columns < SPLIT_MIN_MULTIPLY_ADDS and not among_parallel_kernels:
+    if not among_parallel_kernels:
         return np.matmul(a, b, out=out)
     parts = threads.get_numba_threads() or 1
     with threads.at_most_blas_threads(1):
