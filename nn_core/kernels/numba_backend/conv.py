@@ -196,19 +196,19 @@ def _conv_forward_direct(x, kernel, bias, stride_h, stride_w, top, left, z):
                                 total += x[n, row, column, c] * kernel[i, j, c, 0]
                     z[n, oh, ow, 0] = total + bias[0]
                 else:
-                    out = z[n, oh, ow]
-                    out[:] = 0
+                    # Plain indexing, no slices: a view per tap cost 30% on 28x28x1 -> 16.
+                    for f in range(filters):
+                        z[n, oh, ow, f] = 0
                     for i in range(i_lo, i_hi):
                         row = oh * stride_h + i - top
                         for j in range(j_lo, j_hi):
                             column = ow * stride_w + j - left
                             for c in range(channels):
                                 value = x[n, row, column, c]
-                                weights = kernel[i, j, c]
                                 for f in range(filters):
-                                    out[f] += value * weights[f]
+                                    z[n, oh, ow, f] += value * kernel[i, j, c, f]
                     for f in range(filters):
-                        out[f] += bias[f]
+                        z[n, oh, ow, f] += bias[f]
 
 
 @jit(parallel=True, fastmath=REDUCTION_FASTMATH)
