@@ -250,8 +250,12 @@ def run(args, command) -> dict:
 
 
 def markdown_table(rows) -> str:
-    """The latest row of each (dataset, model), in recipe order, as a Markdown table."""
-    latest = {(row["dataset"], row["model"]): row for row in rows}
+    """The latest row of each (dataset, model, setting), in recipe order, as a Markdown table.
+
+    A run with an overridden optimizer, learning rate or batch size has its own setting
+    (the recipe's, with "[run with ...]" appended), so it gets its own row.
+    """
+    latest = {(row["dataset"], row["model"], row["setting"]): row for row in rows}
     lines = [
         "| dataset | model | setting | blog | target | epochs | test BCE | squared error "
         "per image | other | wall time | command |",
@@ -259,31 +263,35 @@ def markdown_table(rows) -> str:
     ]
     for dataset in ("mnist", "fashion-mnist"):
         for model, recipe in RECIPES.items():
-            row = latest.get((dataset, model))
-            if row is None:
-                continue
-            other = []
-            if "mean_code_activation" in row:
-                other.append(f"mean code {row['mean_code_activation']:.2f}")
-            if "denoised_psnr_db" in row:
-                other.append(
-                    f"noisy->clean BCE {row['denoised_clean_target_bce']:.4f}, PSNR "
-                    f"{row['noisy_input_psnr_db']:.2f} -> {row['denoised_psnr_db']:.2f} dB"
-                )
-            if row.get("pretrain_epochs"):
-                other.append(f"pretrained {row['pretrain_epochs']} epochs/layer")
-            if row.get("limit"):
-                other.append(f"SMOKE TEST: first {row['limit']} images only")
-            bce = "-" if row.get("test_bce") is None else f"{row['test_bce']:.4f}"
-            blog = recipe["blog"] if dataset == "mnist" else "-"
-            target = recipe["target"] if dataset == "mnist" else "-"
-            lines.append(
-                f"| {dataset} | {model} | {row['setting']} | {blog} | {target} | "
-                f"{row['epochs']} | {bce} | {row['squared_error_per_image']:.2f} | "
-                f"{'; '.join(other) or '-'} | {_duration(row['wall_seconds'])} | "
-                f"`{row['command']}` |"
-            )
+            for key, row in latest.items():
+                if key[:2] == (dataset, model):
+                    lines.append(_table_line(dataset, recipe, row))
     return "\n".join(lines)
+
+
+def _table_line(dataset, recipe, row) -> str:
+    """One Markdown row: the measured numbers and the command that gave them."""
+    other = []
+    if "mean_code_activation" in row:
+        other.append(f"mean code {row['mean_code_activation']:.2f}")
+    if "denoised_psnr_db" in row:
+        other.append(
+            f"noisy->clean BCE {row['denoised_clean_target_bce']:.4f}, PSNR "
+            f"{row['noisy_input_psnr_db']:.2f} -> {row['denoised_psnr_db']:.2f} dB"
+        )
+    if row.get("pretrain_epochs"):
+        other.append(f"pretrained {row['pretrain_epochs']} epochs/layer")
+    if row.get("limit"):
+        other.append(f"SMOKE TEST: first {row['limit']} images only")
+    bce = "-" if row.get("test_bce") is None else f"{row['test_bce']:.4f}"
+    blog = recipe["blog"] if dataset == "mnist" else "-"
+    target = recipe["target"] if dataset == "mnist" else "-"
+    return (
+        f"| {dataset} | {row['model']} | {row['setting']} | {blog} | {target} | "
+        f"{row['epochs']} | {bce} | {row['squared_error_per_image']:.2f} | "
+        f"{'; '.join(other) or '-'} | {_duration(row['wall_seconds'])} | "
+        f"`{row['command']}` |"
+    )
 
 
 def _duration(seconds) -> str:

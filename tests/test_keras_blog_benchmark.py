@@ -46,3 +46,26 @@ def test_bad_arguments_are_refused(tmp_path):
         keras_blog.main(["--model", "dense", "--epochs", "-1", "--out", str(tmp_path)])
     with pytest.raises(SystemExit):
         keras_blog.main(["--table", "--out", str(tmp_path / "nothing")])
+
+
+def test_a_run_with_another_optimizer_gets_its_own_row_and_a_rerun_replaces_its_own():
+    def row(setting, bce):
+        return {
+            "dataset": "mnist",
+            "model": "deep",
+            "setting": setting,
+            "epochs": 100,
+            "test_bce": bce,
+            "squared_error_per_image": 9.0,
+            "wall_seconds": 60.0,
+            "command": "python -m benchmarks.keras_blog --model deep",
+        }
+
+    recipe = keras_blog.RECIPES["deep"]["setting"]
+    adam = recipe + " [run with Adam lr 0.001, batch 256]"
+    table = keras_blog.markdown_table(
+        [row(recipe, 0.0990), row(adam, 0.0821), row(recipe, 0.0977)]
+    ).splitlines()
+    assert len(table) == 4
+    assert "0.0977" in table[2] and "0.0990" not in "".join(table)
+    assert "0.0821" in table[3] and "[run with Adam" in table[3]
