@@ -37,15 +37,26 @@ def build_classic_autoencoder(code_size=32, input_size=784, seed=0):
 
 
 def train_classic(
-    epochs=50, code_size=32, batch_size=256, out="results/classic", seed=0, verbose=1
+    epochs=50,
+    code_size=32,
+    batch_size=256,
+    out="results/classic",
+    seed=0,
+    verbose=1,
+    init_output_bias=False,
 ):
     """Train the classic autoencoder, save the model, figures and a results.json in ``out``.
 
+    ``init_output_bias``: start the output bias at the logit of the mean training pixel
+    (``Autoencoder.init_output_bias``) instead of the recipe's zeros.
     Returns the results dict: final test binary cross-entropy, seconds, epochs, ...
     """
     os.makedirs(out, exist_ok=True)
     x_train, x_test, _ = load_mnist_flat()
-    autoencoder, encoder, _ = build_classic_autoencoder(code_size, x_train.shape[1], seed)
+    classic = DenseAutoencoder(x_train.shape[1], code_size, seed=seed).build()
+    if init_output_bias:
+        classic.init_output_bias(x_train)
+    autoencoder, encoder = classic.model, classic.encoder
     autoencoder.compile(
         optimizer=nn.optimizers.Adadelta(learning_rate=1.0), loss="binary_crossentropy"
     )
@@ -70,6 +81,7 @@ def train_classic(
         "epochs": epochs,
         "batch_size": batch_size,
         "seed": seed,
+        "init_output_bias": bool(init_output_bias),
         "test_binary_crossentropy": round(float(test_loss), 5),
         "final_train_loss": round(
             float(history.history["loss"][-1]) if epochs else float("nan"), 5

@@ -2,6 +2,7 @@
 
     python -m benchmarks.keras_blog --model dense --dataset mnist --epochs 50
     python -m benchmarks.keras_blog --model hs2006 --epochs 100 --pretrain-epochs 5
+    python -m benchmarks.keras_blog --model deep --optimizer adam --schedule cosine
     python -m benchmarks.keras_blog --table            # the Markdown table of every row so far
 
 Each run trains on the 60000 training images with the test set as validation data, then
@@ -183,15 +184,26 @@ def run(args, command) -> dict:
         epochs = recipe["epochs"] if args.epochs is None else args.epochs
         batch_size = recipe["batch_size"] if args.batch_size is None else args.batch_size
         optimizer = OPTIMIZERS[args.optimizer]() if args.optimizer else recipe["optimizer"]()
+        config = optimizer.get_config()
         if args.learning_rate is not None:
-            config = {**optimizer.get_config(), "learning_rate": args.learning_rate}
-            optimizer = nn.optimizers.get(config)
-        if args.optimizer or args.learning_rate is not None or args.batch_size is not None:
+            config["learning_rate"] = args.learning_rate
+        changed = args.optimizer or args.learning_rate is not None or args.batch_size is not None
+        if changed or args.schedule == "cosine":
             row["setting"] += (
-                f" [run with {optimizer.get_config()['class_name']} lr "
-                f"{optimizer.get_config()['learning_rate']:g}, batch {batch_size}]"
+                f" [run with {config['class_name']} lr {config['learning_rate']:g}"
+                f"{' cosine-decayed to 0' if args.schedule == 'cosine' else ''}, "
+                f"batch {batch_size}]"
             )
+        if args.schedule == "cosine":
+            steps = epochs * -(-len(x_train) // batch_size)
+            config["learning_rate"] = nn.optimizers.schedules.CosineDecay(
+                config["learning_rate"], decay_steps=max(steps, 1)
+            ).get_config()
+        optimizer = nn.optimizers.get(config)
         model = recipe["build"](args.seed).build()
+        if args.init_output_bias:
+            model.init_output_bias(x_train)
+            row["setting"] += " [output bias at the data mean]"
         model.compile(optimizer=optimizer, loss="binary_crossentropy")
         row.update(
             epochs=epochs,
@@ -312,6 +324,17 @@ def main(argv=None) -> int:
         "--optimizer", choices=list(OPTIMIZERS), help="override the recipe's optimizer"
     )
     parser.add_argument("--learning-rate", type=float, help="override its learning rate")
+    parser.add_argument(
+        "--schedule",
+        choices=["constant", "cosine"],
+        default="constant",
+        help="cosine: decay the learning rate to 0 over the run's steps (Keras CosineDecay)",
+    )
+    parser.add_argument(
+        "--init-output-bias",
+        action="store_true",
+        help="start the output bias at the logit of the mean training pixel (not the blog's)",
+    )
     parser.add_argument(
         "--pretrain-epochs",
         type=int,

@@ -390,3 +390,66 @@ def test_pca_is_the_best_rank_k_reconstruction():
         PCA(2).transform(x)
     with pytest.raises(ValueError, match="exceeds"):
         PCA(7).fit(x)
+
+
+def logit(p):
+    return np.log(p / (1 - p))
+
+
+def test_init_output_bias_sets_each_pixels_logit_of_the_target_mean():
+    x = data((784,), n=64)
+    x[:, :10] = 0.0  # never-lit pixels: clipped to epsilon, not -inf
+    model = DenseAutoencoder(784, code_size=4, seed=0).build()
+    assert model.init_output_bias(x) is model
+    bias = model.decoder.layers[-1].params["bias"]
+    expected = logit(np.clip(x.astype(np.float64).mean(axis=0), 1e-3, 1 - 1e-3))
+    np.testing.assert_allclose(bias, expected, rtol=1e-6)
+    assert np.all(bias[:10] == np.float32(logit(1e-3)))
+    # With the decoder's kernel at zero the model predicts exactly the clipped mean image.
+    model.decoder.layers[-1].params["kernel"][...] = 0
+    expected_image = np.clip(x.astype(np.float64).mean(axis=0), 1e-3, 1 - 1e-3)
+    np.testing.assert_allclose(model.predict(x[:3]), np.tile(expected_image, (3, 1)), rtol=1e-5)
+
+
+def test_init_output_bias_of_a_conv_output_uses_the_mean_over_all_pixels():
+    model = ConvAutoencoder((28, 28, 1), seed=0)
+    x = data((28, 28, 1), n=6)
+    model.init_output_bias(x)  # builds the model if needed
+    (bias,) = [model.decoder.layers[-1].params["bias"]]
+    np.testing.assert_allclose(bias, [logit(x.astype(np.float64).mean())], rtol=1e-6)
+
+
+def test_init_output_bias_of_a_linear_output_is_the_mean_itself():
+    x = data((20,), n=16) * 3 - 1
+    model = DenseAutoencoder(20, code_size=3, output_activation=None, seed=0).build()
+    model.init_output_bias(x)
+    np.testing.assert_allclose(model.decoder.layers[-1].params["bias"], x.mean(0), rtol=1e-6)
+
+
+def test_init_output_bias_lowers_the_untrained_loss_and_keeps_runs_deterministic():
+    rng = np.random.default_rng(1)
+    x = ((rng.random((128, 784)) < 0.2) * rng.random((128, 784))).astype(np.float32)  # dark
+    plain = DenseAutoencoder(784, code_size=8, seed=3).build().compile("adadelta")
+    started = DenseAutoencoder(784, code_size=8, seed=3).build().compile("adadelta")
+    started.init_output_bias(x)
+    assert started.evaluate(x) < plain.evaluate(x) - 0.05
+    again = DenseAutoencoder(784, code_size=8, seed=3).build().compile("adadelta")
+    again.init_output_bias(x)
+    losses = [m.fit(x, epochs=2, verbose=0).history["loss"] for m in (started, again)]
+    assert losses[0] == losses[1]
+
+
+def test_init_output_bias_errors_name_the_problem():
+    x = data((784,), n=8)
+    relu = DenseAutoencoder(784, code_size=4, output_activation="relu", seed=0).build()
+    with pytest.raises(ValueError, match="sigmoid or linear output.*ReLU"):
+        relu.init_output_bias(x)
+    model = DenseAutoencoder(784, code_size=4, seed=0).build()
+    with pytest.raises(ValueError, match=r"samples of shape \(784,\), got \(10,\)"):
+        model.init_output_bias(np.zeros((8, 10), np.float32))
+    with pytest.raises(ValueError, match="epsilon must be in"):
+        model.init_output_bias(x, epsilon=0.0)
+    bad = x.copy()
+    bad[2, 5] = np.nan
+    with pytest.raises(ValueError, match="targets"):
+        model.init_output_bias(bad)

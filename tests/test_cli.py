@@ -403,11 +403,13 @@ def test_without_a_command_it_trains_the_classic_model(monkeypatch, capsys):
     assert run(capsys)[0] == 0  # bare `python -m autoencoders`
     assert calls[-1] == {
         "epochs": 50, "code_size": 32, "batch_size": 256, "out": "results/classic",
-        "seed": 0, "verbose": 1,
+        "seed": 0, "verbose": 1, "init_output_bias": False,
     }  # fmt: skip
     assert run(capsys, "--epochs", "3", "--code-size", "8", "--out", "o", "--quiet")[0] == 0
     assert calls[-1]["epochs"] == 3 and calls[-1]["code_size"] == 8
     assert calls[-1]["out"] == "o" and calls[-1]["verbose"] == 2
+    assert run(capsys, "classic", "--init-output-bias")[0] == 0
+    assert calls[-1]["init_output_bias"] is True
 
 
 def test_progress_bar_draws_only_on_a_terminal():

