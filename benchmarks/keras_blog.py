@@ -262,12 +262,17 @@ def run(args, command) -> dict:
 
 
 def markdown_table(rows) -> str:
-    """The latest row of each (dataset, model, setting), in recipe order, as a Markdown table.
+    """The latest row of each (dataset, model, setting, pretraining), in recipe order, as a
+    Markdown table.
 
-    A run with an overridden optimizer, learning rate or batch size has its own setting
-    (the recipe's, with "[run with ...]" appended), so it gets its own row.
+    A run with an overridden optimizer, learning rate, schedule or batch size has its own
+    setting (the recipe's, with "[run with ...]" appended), so it gets its own row; so does
+    a run with greedy pretraining.
     """
-    latest = {(row["dataset"], row["model"], row["setting"]): row for row in rows}
+    latest = {
+        (row["dataset"], row["model"], row["setting"], row.get("pretrain_epochs", 0)): row
+        for row in rows
+    }
     lines = [
         "| dataset | model | setting | blog | target | epochs | test BCE | squared error "
         "per image | other | wall time | command |",

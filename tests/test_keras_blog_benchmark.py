@@ -69,6 +69,9 @@ def test_a_run_with_another_optimizer_gets_its_own_row_and_a_rerun_replaces_its_
     assert len(table) == 4
     assert "0.0977" in table[2] and "0.0990" not in "".join(table)
     assert "0.0821" in table[3] and "[run with Adam" in table[3]
+    pretrained = {**row(recipe, 0.0950), "pretrain_epochs": 5}
+    table = keras_blog.markdown_table([row(recipe, 0.0977), pretrained]).splitlines()
+    assert len(table) == 4 and "pretrained 5 epochs/layer" in table[3]
 
 
 def test_schedule_and_output_bias_are_recorded_in_the_setting_and_the_optimizer(tmp_path):
