@@ -126,7 +126,7 @@ class Autoencoder:
         self._ensure_built()
         layer = self.decoder.layers[-1]
         name = type(self).__name__
-        if not getattr(layer, "use_bias", False) or "bias" not in layer.params:
+        if "bias" not in getattr(layer, "params", {}):  # no bias: use_bias=False or no weights
             raise ValueError(
                 f"{name}.init_output_bias: the output layer {layer.name!r} "
                 f"({type(layer).__name__}) has no bias"
@@ -144,16 +144,16 @@ class Autoencoder:
             )
         bias = layer.params["bias"]
         mean = targets.reshape(-1, bias.size).mean(axis=0, dtype=np.float64)
-        activation = type(layer.activation).__name__
-        if activation == "Sigmoid":
+        activation = getattr(layer, "activation", None)
+        if isinstance(activation, nn.layers.Sigmoid):
             mean = np.clip(mean, epsilon, 1.0 - epsilon)
             bias[...] = np.log(mean / (1.0 - mean))
-        elif activation == "Linear":
+        elif isinstance(activation, nn.layers.Linear):
             bias[...] = mean
         else:
             raise ValueError(
                 f"{name}.init_output_bias: needs a sigmoid or linear output, the output "
-                f"layer {layer.name!r} has {activation}"
+                f"layer {layer.name!r} has {type(activation).__name__}"
             )
         return self
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import math
 import os
 import shlex
 import sys
@@ -195,7 +196,7 @@ def run(args, command) -> dict:
                 f"batch {batch_size}]"
             )
         if args.schedule == "cosine":
-            steps = epochs * -(-len(x_train) // batch_size)
+            steps = epochs * math.ceil(len(x_train) / batch_size)  # fit's steps
             config["learning_rate"] = nn.optimizers.schedules.CosineDecay(
                 config["learning_rate"], decay_steps=max(steps, 1)
             ).get_config()

@@ -402,13 +402,12 @@ def test_init_output_bias_sets_each_pixels_logit_of_the_target_mean():
     model = DenseAutoencoder(784, code_size=4, seed=0).build()
     assert model.init_output_bias(x) is model
     bias = model.decoder.layers[-1].params["bias"]
-    expected = logit(np.clip(x.astype(np.float64).mean(axis=0), 1e-3, 1 - 1e-3))
-    np.testing.assert_allclose(bias, expected, rtol=1e-6)
+    clipped_mean = np.clip(x.astype(np.float64).mean(axis=0), 1e-3, 1 - 1e-3)
+    np.testing.assert_allclose(bias, logit(clipped_mean), rtol=1e-6)
     assert np.all(bias[:10] == np.float32(logit(1e-3)))
     # With the decoder's kernel at zero the model predicts exactly the clipped mean image.
     model.decoder.layers[-1].params["kernel"][...] = 0
-    expected_image = np.clip(x.astype(np.float64).mean(axis=0), 1e-3, 1 - 1e-3)
-    np.testing.assert_allclose(model.predict(x[:3]), np.tile(expected_image, (3, 1)), rtol=1e-5)
+    np.testing.assert_allclose(model.predict(x[:3]), np.tile(clipped_mean, (3, 1)), rtol=1e-5)
 
 
 def test_init_output_bias_of_a_conv_output_uses_the_mean_over_all_pixels():
