@@ -2,6 +2,7 @@
 
     python -m benchmarks.keras_blog --model dense --dataset mnist --epochs 50
     python -m benchmarks.keras_blog --model hs2006 --epochs 100 --pretrain-epochs 5
+    python -m benchmarks.keras_blog --model hs2006 --tied-weights --schedule cosine
     python -m benchmarks.keras_blog --model deep --optimizer adam --schedule cosine
     python -m benchmarks.keras_blog --table            # the Markdown table of every row so far
 
@@ -90,7 +91,9 @@ RECIPES = {
         "target": "report both",
     },
     "deep": {
-        "build": lambda seed: DeepAutoencoder(784, hidden_sizes=(128, 64), code_size=32, seed=seed),
+        "build": lambda seed, tied_weights=False: DeepAutoencoder(
+            784, hidden_sizes=(128, 64), code_size=32, tied_weights=tied_weights, seed=seed
+        ),
         "optimizer": _adadelta,
         "batch_size": 256,
         "epochs": 100,
@@ -119,12 +122,13 @@ RECIPES = {
         "images": True,
     },
     "hs2006": {
-        "build": lambda seed: DeepAutoencoder(
+        "build": lambda seed, tied_weights=False: DeepAutoencoder(
             784,
             hidden_sizes=(1000, 500, 250),
             code_size=30,
             activation="relu",
             code_activation="linear",
+            tied_weights=tied_weights,
             seed=seed,
         ),
         "optimizer": _adam,
@@ -142,6 +146,7 @@ RECIPES = {
     },
 }
 OPTIMIZERS = {"adadelta": _adadelta, "adam": _adam}
+TIEABLE_MODELS = ("deep", "hs2006")  # DeepAutoencoders: the decoder can reuse W.T
 
 
 def load_dataset(name, images, limit=None):
@@ -201,7 +206,13 @@ def run(args, command) -> dict:
                 config["learning_rate"], decay_steps=max(steps, 1)
             ).get_config()
         optimizer = nn.optimizers.get(config)
-        model = recipe["build"](args.seed).build()
+        if args.tied_weights:
+            if args.model not in TIEABLE_MODELS:
+                raise SystemExit(f"--tied-weights is for {TIEABLE_MODELS}, not {args.model!r}")
+            model = recipe["build"](args.seed, tied_weights=True).build()
+            row["setting"] += " [tied weights]"
+        else:
+            model = recipe["build"](args.seed).build()
         if args.init_output_bias:
             model.init_output_bias(x_train)
             row["setting"] += " [output bias at the data mean]"
@@ -340,6 +351,11 @@ def main(argv=None) -> int:
         "--init-output-bias",
         action="store_true",
         help="start the output bias at the logit of the mean training pixel (not the blog's)",
+    )
+    parser.add_argument(
+        "--tied-weights",
+        action="store_true",
+        help="deep models: each decoder layer uses its encoder layer's kernel transposed",
     )
     parser.add_argument(
         "--pretrain-epochs",

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from benchmarks import keras_blog
@@ -90,3 +91,20 @@ def test_schedule_and_output_bias_are_recorded_in_the_setting_and_the_optimizer(
         "decay_steps": 6,
         "alpha": 0.0,
     }
+
+
+def test_tied_weights_build_a_tied_deep_model_and_are_refused_elsewhere(tmp_path):
+    common = ["--epochs", "1", "--limit", "100", "--quiet"]
+    assert keras_blog.main(["--model", "deep", *common, "--out", str(tmp_path / "untied")]) == 0
+    args = ["--model", "deep", "--tied-weights", *common, "--out", str(tmp_path / "tied")]
+    assert keras_blog.main(args) == 0
+    (untied,) = rows(tmp_path / "untied")
+    (tied,) = rows(tmp_path / "tied")
+    assert tied["setting"] == untied["setting"] + " [tied weights]"
+    # The decoder's three kernels are the encoder's, transposed: three arrays fewer saved.
+    with np.load(untied["model_file"]) as a, np.load(tied["model_file"]) as b:
+        untied_kernels = [k for k in a.files if k.startswith("weight/") and a[k].ndim == 2]
+        tied_kernels = [k for k in b.files if k.startswith("weight/") and b[k].ndim == 2]
+    assert len(untied_kernels) == 6 and len(tied_kernels) == 3
+    with pytest.raises(SystemExit, match="tied-weights"):
+        keras_blog.main(["--model", "conv", "--tied-weights", *common, "--out", str(tmp_path)])
