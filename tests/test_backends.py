@@ -266,6 +266,7 @@ CONV_GEOMETRIES = [
     ((1, 6, 6, 16), (3, 3, 16, 1), (1, 1), (1, 1, 1, 1)),
     ((2, 4, 5, 2), (1, 1, 2, 3), (3, 2), (0, 0, 0, 0)),
     ((2, 7, 7, 8), (3, 3, 8, 8), (1, 1), (1, 1, 1, 1)),
+    ((2, 6, 5, 3), (3, 2, 3, 2), (1, 1), (0, 2, 1, 0)),
 ]
 
 
@@ -323,12 +324,12 @@ def test_conv2d_agrees(geometry, dtype, conv_strategy):
 def test_conv2d_transpose_agrees(geometry, conv_strategy):
     # A transposed conv maps (N, OH, OW, F) back to (N, H, W, C): here the "x" of the
     # conv2d geometry is the output, its gradient grad_z the input.
-    x, kernel, bias, grad_z = _conv_arrays(geometry, np.float64)
+    x, kernel, _, grad_z = _conv_arrays(geometry, np.float64)
     _, (kh, kw, channels, filters), strides, padding = geometry
     transpose_kernel = kernel  # (kh, kw, C, F) read as (kh, kw, F_out=C, C_in=F)
     output_hw = x.shape[1:3]
     expected = reference.conv2d_transpose_forward(
-        grad_z, transpose_kernel, bias[:channels] * 0 + 1, strides, padding, output_hw
+        grad_z, transpose_kernel, np.ones(channels), strides, padding, output_hw
     )
     scale = reference.conv2d_transpose_forward(
         np.abs(grad_z), np.abs(transpose_kernel), np.ones(channels), strides, padding, output_hw

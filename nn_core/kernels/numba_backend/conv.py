@@ -385,7 +385,27 @@ def conv2d_backward_input(grad_z, kernel, input_shape, strides, padding):
         )
         return col2im(grad_cols, input_shape, kernel_h, kernel_w, *strides, *padding)
     grad_x = np.empty(input_shape, dtype=grad_z.dtype)
-    if grad_x.size:
+    if grad_x.size and tuple(strides) == (1, 1):
+        # Stride 1: dL/dx is itself a convolution ("full" convolution), of dL/dz with the
+        # kernel turned by 180 degrees and its channel axes swapped, padded by kh-1-top
+        # above and kw-1-left on the left:
+        #   dL/dx[n, h, w, c] = sum_{i, j, f} dL/dz[n, h + i - (kh-1-top), w + j - (kw-1-left), f]
+        #                                     * kernel[kh-1-i, kw-1-j, c, f]
+        # Gathering into each input pixel beats scattering from each output pixel:
+        # 28x28x16 -> 1 (the autoencoder's last layer) 3.4 ms instead of 5.4 ms.
+        flipped = np.ascontiguousarray(kernel[::-1, ::-1].transpose(0, 1, 3, 2))
+        _conv_forward_direct(
+            grad_z,
+            flipped,
+            np.zeros(channels, dtype=grad_z.dtype),
+            1,
+            1,
+            kernel_h - 1 - padding[0],
+            kernel_w - 1 - padding[2],
+            grad_x,
+            work=grad_x.size * flipped[..., 0].size,
+        )
+    elif grad_x.size:
         kernel_t = np.ascontiguousarray(kernel.transpose(0, 1, 3, 2))
         _conv_backward_input_direct(
             grad_z,
