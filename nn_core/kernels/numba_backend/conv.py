@@ -393,7 +393,8 @@ def conv2d_backward_input(grad_z, kernel, input_shape, strides, padding):
         #   dL/dx[n, h, w, c] = sum_{i, j, f} dL/dz[n, h + i - (kh-1-top), w + j - (kw-1-left), f]
         #                                     * kernel[kh-1-i, kw-1-j, c, f]
         # Gathering into each input pixel beats scattering from each output pixel:
-        # 28x28x16 -> 1 (the autoencoder's last layer) 3.4 ms instead of 5.4 ms.
+        # 28x28x16 -> 1 (the autoencoder's last layer, batch 128, 1 thread) 3.8 ms instead of
+        # 5.7 ms, medians of rounds run alternately in one process.
         flipped = np.ascontiguousarray(kernel[::-1, ::-1].transpose(0, 1, 3, 2))
         _conv_forward_direct(
             grad_z,
