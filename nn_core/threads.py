@@ -15,12 +15,13 @@ Measured on the 2-core machine this was built on (``python -m benchmarks.kernel_
 alone, two BLAS threads make the classic autoencoder's products (256x784 @ 784x32 and its
 backward shapes) 1.5x-1.9x faster than one (e.g. 141 -> 74 us), and large ones up to 2x;
 but two pools that take turns on two cores fight (each pool's idle threads spin for a
-while on the cores the other needs): a Numba im2col followed by a two-thread GEMM took
-666 us against 403 us with one BLAS thread. So the Numba backend lets one pool work at a
-time: small products keep BLAS's threads while the small kernels around them run on one
-thread, and large products and convolutions run single-threaded BLAS, split by rows
-across Numba's thread count (see ``kernels.numba_backend.dense``). The NumPy backend
-leaves BLAS as it is.
+while on the cores the other needs): a parallel Numba im2col loop (since replaced by
+a NumPy copy) followed by a two-thread GEMM took 666 us against 403 us with one BLAS
+thread. So the Numba backend lets one pool work at a time: small products keep BLAS's
+threads while the small kernels around them run on one thread, and large products and
+convolutions run single-threaded BLAS, split by rows or by images across Numba's thread
+count (see ``kernels.numba_backend.dense`` and ``.conv``). The NumPy backend leaves BLAS
+as it is.
 
 BLAS control works on OpenBLAS only (found through ctypes in the loaded process, by its
 ``openblas_set_num_threads``-style symbol, as threadpoolctl does); elsewhere the BLAS

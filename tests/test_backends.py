@@ -340,6 +340,50 @@ def test_conv2d_transpose_agrees(geometry, conv_strategy):
     assert_sum(actual, expected, scale, kh * kw * filters + 1)
 
 
+@pytest.mark.parametrize("images_per_chunk", [1, 2])
+def test_conv_products_in_chunks_agree_and_do_not_depend_on_threads(images_per_chunk, monkeypatch):
+    # 5 images (the last chunk of 2 is short), stride 2, asymmetric padding; the chunks are
+    # split between two threads from any size on.
+    geometry = ((5, 9, 8, 3), (3, 2, 3, 4), (2, 1), (1, 0, 0, 1))
+    x, kernel, bias, grad_z = _conv_arrays(geometry, np.float32)
+    _, kernel_shape, strides, padding = geometry
+    rows_per_image = grad_z.shape[1] * grad_z.shape[2]
+    image_bytes = rows_per_image * 3 * 2 * 3 * x.itemsize
+    monkeypatch.setattr(fast_conv, "PATCH_CHUNK_BYTES", images_per_chunk * image_bytes)
+    monkeypatch.setattr(fast_conv, "SPLIT_MIN_MULTIPLY_ADDS", 0)
+    monkeypatch.setattr(fast_conv, "_use_gemm", lambda *args: True)
+    chunks = fast_conv._PatchChunks(x, 3, 2, strides, padding)
+    assert (chunks.images_per_chunk, chunks.count) == (images_per_chunk, -(-5 // images_per_chunk))
+
+    def both_maps():
+        return (
+            fast.conv2d_forward(x, kernel, bias, strides, padding),
+            fast.conv2d_backward_kernel(x, grad_z, kernel_shape, strides, padding),
+        )
+
+    with threads.limit(numba=1):
+        z_one, grad_kernel_one = both_maps()
+    with threads.limit(numba=2):
+        if threads.get_numba_threads() != 2:
+            pytest.skip("Numba has one thread here")
+        z_two, grad_kernel_two = both_maps()
+    assert_exact(z_two, z_one)
+    assert_exact(grad_kernel_two, grad_kernel_one)
+    ax, ak, ag = np.abs(x), np.abs(kernel), np.abs(grad_z)
+    assert_sum(
+        z_one,
+        reference.conv2d_forward(x, kernel, bias, strides, padding),
+        reference.conv2d_forward(ax, ak, np.abs(bias), strides, padding),
+        3 * 2 * 3 + 1,
+    )
+    assert_sum(
+        grad_kernel_one,
+        reference.conv2d_backward_kernel(x, grad_z, kernel_shape, strides, padding),
+        reference.conv2d_backward_kernel(ax, ag, kernel_shape, strides, padding),
+        grad_z[..., 0].size,
+    )
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
 @pytest.mark.parametrize("geometry", CONV_GEOMETRIES, ids=str)
 def test_im2col_is_exact_and_col2im_agrees(geometry, dtype):

@@ -7,7 +7,8 @@ chosen per shape by ``_use_gemm`` from measurements on the Keras-blog conv autoe
   innermost loop over the longer of the two channel axes so that it vectorises; no
   padded copy and no patch matrix (the patch matrix of a 3x3 conv is 9x the input,
   and moving it through memory costs more than the arithmetic for small channel counts);
-* im2col (patch extraction in Numba) + one BLAS matrix product, as the reference does.
+* im2col (a strided NumPy copy, see ``_copy_patches``) + one BLAS matrix product, as
+  the reference does.
 
 Layouts: x (N, H, W, C), kernel (kh, kw, C, F), z (N, OH, OW, F); padding is an explicit
 (top, bottom, left, right) and OH = (H + top + bottom - kh) // sh + 1 (OW alike).
@@ -26,9 +27,10 @@ import threading
 import numba
 import numpy as np
 
+from ... import threads
 from ..numpy_backend.conv import _check_grad_shape, conv_output_size, same_padding
 from ._jit import REDUCTION_CHUNKS, REDUCTION_FASTMATH, chunk_start, contiguous, jit
-from .dense import matmul
+from .dense import SPLIT_MIN_MULTIPLY_ADDS, helper_pool, matmul
 
 __all__ = [
     "col2im",
@@ -65,30 +67,124 @@ def _workspace(shape, dtype):
 
 
 # ---------------------------------------------------------------------- im2col / col2im
-@jit(parallel=True)
-def _im2col(x, kernel_h, kernel_w, stride_h, stride_w, top, left, out_h, out_w, cols):
-    height, width, channels = x.shape[1], x.shape[2], x.shape[3]
-    for n in numba.prange(x.shape[0]):
-        for oh in range(out_h):
-            for ow in range(out_w):
-                patch = cols[(n * out_h + oh) * out_w + ow]
-                start = ow * stride_w - left
-                # Offsets j in [j_lo, j_hi) read real columns; one contiguous copy each row.
-                j_lo, j_hi = max(0, -start), min(kernel_w, width - start)
-                for i in range(kernel_h):
-                    row = oh * stride_h + i - top
-                    base = i * kernel_w * channels
-                    if row < 0 or row >= height or j_lo >= j_hi:
-                        patch[base : base + kernel_w * channels] = 0
-                        continue
-                    patch[base : base + j_lo * channels] = 0
-                    source = x[n, row].reshape(-1)
-                    first = (start + j_lo) * channels
-                    count = (j_hi - j_lo) * channels
-                    patch[base + j_lo * channels : base + j_hi * channels] = source[
-                        first : first + count
-                    ]
-                    patch[base + j_hi * channels : base + kernel_w * channels] = 0
+def _copy_patches(x, kernel_h, kernel_w, strides, padding, cols):
+    """Fill cols (N*OH*OW, kh*kw*C) with the patches of x (N, H, W, C), C-contiguous."""
+    _copy_padded_patches(_pad(x, padding), kernel_h, kernel_w, strides, cols)
+
+
+def _pad(x, padding):
+    """x (N, H, W, C) zero-padded by padding = (top, bottom, left, right); x itself when
+    there is none."""
+    top, bottom, left, right = padding
+    if top or bottom or left or right:
+        return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+    return x
+
+
+def _copy_padded_patches(x_pad, kernel_h, kernel_w, strides, cols):
+    """Fill cols (N*OH*OW, kh*kw*C) with the patches of x_pad (N, H_pad, W_pad, C),
+    C-contiguous.
+
+    The kw*C values of one kernel row i of the patch of output pixel (oh, ow) lie next to
+    each other in x_pad (kernel offsets j and channels c are adjacent in NHWC), so the
+    patches are a strided view
+
+        windows[n, oh, ow, i, j*C + c] = x_pad[n, oh*sh + i, ow*sw + j, c]
+
+    and one NumPy copy writes them, moving runs of kw*C contiguous values. This is NumPy,
+    not a Numba loop, because it is faster: batch 128, 1 thread, medians of 15 calls
+    alternating, 14x14x16 (3x3, same) 1.33 ms against 1.77 ms for a parallel Numba loop
+    of slice copies, 16x16x8 (valid) 0.67 ms against 1.69, 7x7x8 0.18 against 0.40; loops
+    copying element by element were slower still (Numba does not vectorise them).
+    """
+    n, padded_h, padded_w, channels = x_pad.shape
+    out_h = _padded_output_size(padded_h, kernel_h, strides[0])
+    out_w = _padded_output_size(padded_w, kernel_w, strides[1])
+    batch_stride, row_stride, column_stride, item = x_pad.strides
+    # np.ndarray over x_pad's memory: the same view as np.lib.stride_tricks.as_strided,
+    # without its Python overhead (several microseconds, paid once per chunk).
+    windows = np.ndarray(
+        (n, out_h, out_w, kernel_h, kernel_w * channels),
+        dtype=x_pad.dtype,
+        buffer=x_pad,
+        strides=(
+            batch_stride,
+            row_stride * strides[0],
+            column_stride * strides[1],
+            row_stride,
+            item,
+        ),
+    )
+    np.copyto(cols.reshape(windows.shape), windows)
+
+
+# The im2col + BLAS paths build and multiply the patch matrix a chunk of images at a time,
+# each chunk's patches about PATCH_CHUNK_BYTES, so that they are still in the core's L2
+# cache (1 MB here) when the product reads them; the whole matrix of a batch (14 MB for
+# 14x14x16, 3x3, batch 128) goes out to memory and back. Forward, 1 thread, batch 128,
+# medians alternating: 14x14x16 -> 8 3.9 ms in one piece, 2.3 ms in chunks of 16 images
+# (1.8 MB); 28x28x1 -> 16 2.5 ms in chunks of 8 images against 3.4 ms for the direct
+# loops. The input is padded once for all chunks.
+PATCH_CHUNK_BYTES = 1 << 20
+
+
+class _PatchChunks:
+    """The batch of x (N, H, W, C) cut into chunks of whole images, for a kh x kw window.
+
+    ``rows_per_image`` = OH*OW patch rows per image, ``patch_size`` = kh*kw*C. The cut
+    depends only on the shapes and the dtype, never on the thread count, so results that
+    are summed over chunks (the kernel gradient) are the same with any number of threads.
+    """
+
+    def __init__(self, x, kernel_h, kernel_w, strides, padding):
+        self.x_pad, self.strides = _pad(x, padding), strides
+        self.kernel_h, self.kernel_w = kernel_h, kernel_w
+        out_h, out_w = _output_hw(x.shape, (kernel_h, kernel_w), strides, padding)
+        self.rows_per_image = out_h * out_w
+        self.patch_size = kernel_h * kernel_w * x.shape[3]
+        image_bytes = max(1, self.rows_per_image * self.patch_size * x.itemsize)
+        self.images_per_chunk = max(1, PATCH_CHUNK_BYTES // image_bytes)
+        self.count = -(-x.shape[0] // self.images_per_chunk)
+
+    def rows(self, chunk):
+        """The slice of patch rows (of the batch's N*OH*OW) that ``chunk`` covers."""
+        first = chunk * self.images_per_chunk
+        stop = min(self.x_pad.shape[0], first + self.images_per_chunk)
+        return slice(first * self.rows_per_image, stop * self.rows_per_image)
+
+    def patches(self, chunk):
+        """im2col of the chunk's images, (rows, kh*kw*C), in this thread's workspace
+        (valid until this thread's next call)."""
+        first = chunk * self.images_per_chunk
+        images = self.x_pad[first : first + self.images_per_chunk]
+        cols = _workspace((images.shape[0] * self.rows_per_image, self.patch_size), images.dtype)
+        _copy_padded_patches(images, self.kernel_h, self.kernel_w, self.strides, cols)
+        return cols
+
+
+def _for_each_chunk(chunks, work, multiply_adds):
+    """Call work(chunk) for every chunk in range(chunks), with one BLAS thread each.
+
+    From SPLIT_MIN_MULTIPLY_ADDS up, the chunks are split into contiguous runs, one per
+    Numba thread (the calling thread and the matrix products' helper threads; NumPy's
+    copies and BLAS release the GIL); below it the calling thread does them all.
+    """
+    parts = min(threads.get_numba_threads() or 1, chunks)
+
+    def run(first, stop):
+        for chunk in range(first, stop):
+            work(chunk)
+
+    with threads.at_most_blas_threads(1):
+        if parts < 2 or multiply_adds < SPLIT_MIN_MULTIPLY_ADDS:
+            run(0, chunks)
+            return
+        bounds = [chunks * k // parts for k in range(parts + 1)]
+        pool = helper_pool(parts - 1)
+        futures = [pool.submit(run, first, stop) for first, stop in zip(bounds[1:-1], bounds[2:])]
+        run(0, bounds[1])
+        for future in futures:
+            future.result()
 
 
 @jit(parallel=True)
@@ -112,17 +208,6 @@ def _col2im(cols, kernel_h, kernel_w, stride_h, stride_w, top, left, out_h, out_
                             x[n, row, column, c] += cols[row_index, base + c]
 
 
-def _patches(x, kernel_h, kernel_w, strides, padding):
-    """im2col(x) into the workspace: (N*OH*OW, kh*kw*C), valid until the next call."""
-    n, height, width, channels = x.shape
-    out_h = _padded_output_size(height + padding[0] + padding[1], kernel_h, strides[0])
-    out_w = _padded_output_size(width + padding[2] + padding[3], kernel_w, strides[1])
-    cols = _workspace((n * out_h * out_w, kernel_h * kernel_w * channels), x.dtype)
-    if cols.size:
-        _im2col(x, kernel_h, kernel_w, *strides, padding[0], padding[2], out_h, out_w, cols)
-    return cols
-
-
 def im2col(x, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right):
     """Patch matrix of a zero-padded NHWC batch.
 
@@ -138,7 +223,8 @@ def im2col(x, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_bottom, pad_l
     out_w = _padded_output_size(width + pad_left + pad_right, kernel_w, stride_w)
     cols = np.empty((n * out_h * out_w, kernel_h * kernel_w * channels), dtype=x.dtype)
     if cols.size:
-        _im2col(x, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left, out_h, out_w, cols)
+        padding = (pad_top, pad_bottom, pad_left, pad_right)
+        _copy_patches(x, kernel_h, kernel_w, (stride_h, stride_w), padding, cols)
     return cols
 
 
@@ -304,28 +390,42 @@ def _sum_chunks(partial, out):
 
 
 # ---------------------------------------------------------------------- strategy
-# Measured on the Keras-blog conv autoencoder's seven 3x3 shapes (batch 128, float32,
-# 2 cores; benchmarks/conv_strategies.py prints the table). im2col + BLAS wins where the
-# patch matrix is a fair GEMM: 14x14x16 -> 8 forward 2.2 ms vs 6.8 ms direct. The direct
-# loops win where one of the channel counts is tiny and the GEMM degenerates into a
-# memory-bound matrix-vector product: 28x28x16 -> 1 forward 2.0 vs 11.3 ms, backward-input
-# 2.8 vs 15.4 ms (measured with the scatter loop; the stride-1 gather that replaced it is
-# about 1.5x faster), backward-kernel 2.2 vs 15.3 ms; 28x28x1 -> 16 forward 2.3 vs 4.3 ms,
-# backward-kernel 2.2 vs 4.3 ms. For the kernel gradient the direct loops also win when
-# C*F is small (7x7x8 -> 8: 0.33 vs 0.42 ms), where the GEMM's output is tiny.
-DIRECT_MAX_CHANNELS = 3
-DIRECT_MAX_KERNEL_GRADIENT_SIZE = 64
+# Measured on the Keras-blog conv autoencoder's seven 3x3 shapes (batch 128, float32, the
+# 2-core machine; ``python -m benchmarks.conv_strategies`` prints the table):
+#
+# * 1 to 3 filters: the direct loops. The GEMM's output is then one to three columns wide
+#   and it degenerates into a memory-bound matrix-vector product (28x28x16 -> 1, 1 thread:
+#   forward 3.9 ms direct against 5.0 ms GEMM, backward-input 3.7 against 21,
+#   backward-kernel 3.3 against 5.2).
+# * On one thread, im2col in cache-sized chunks + BLAS wins everywhere else, a single
+#   input channel included (28x28x1 -> 16: forward 3.0 against 3.8 ms, backward-kernel
+#   2.6 against 4.1) and the small layers (7x7x8 -> 8: forward 0.39 against 0.56 ms,
+#   backward-kernel 0.37 against 0.65).
+# * On two threads the direct loops run in parallel, while a GEMM below
+#   SPLIT_MIN_MULTIPLY_ADDS stays on one thread (splitting the small ones costs more in
+#   Python threads than it saves): the direct loops win the small layers (7x7x8 -> 8:
+#   forward 0.28 against 0.40 ms, backward-kernel 0.34 against 0.37; 4x4x8 -> 8: 0.09
+#   against 0.17) and the forward map of a single input channel (28x28x1 -> 16: 1.9
+#   against 2.1 ms), the GEMM the rest (28x28x1 -> 16 backward-kernel 1.6 against 2.0;
+#   14x14x16 -> 8 forward 1.4 against 2.0; 16x16x8 -> 16 forward 1.0 against 2.2).
+# * For dL/dx, GEMM + col2im ties with or beats the direct loops from 4 filters on, on
+#   any thread count (7x7x8 -> 8, 2 threads: 0.28 and 0.28 ms; 14x14x16 -> 8: 0.96 against
+#   1.81).
+DIRECT_MAX_FILTERS = 3
+DIRECT_MAX_FORWARD_CHANNELS = 3
 
 
-def _use_gemm(op, channels, filters):
-    """True where im2col + BLAS beat the direct loops (see the measurements above)."""
-    if filters <= DIRECT_MAX_CHANNELS:
+def _use_gemm(op, channels, filters, multiply_adds):
+    """True where im2col + BLAS beat the direct loops (see the measurements above) for
+    map ``op`` of a conv with ``channels`` inputs, ``filters`` outputs and this many
+    multiply-adds, at the current Numba thread count."""
+    if filters <= DIRECT_MAX_FILTERS:
         return False
-    if op == "backward_input":
+    if op == "backward_input" or (threads.get_numba_threads() or 1) == 1:
         return True
-    if channels <= DIRECT_MAX_CHANNELS:
+    if op == "forward" and channels <= DIRECT_MAX_FORWARD_CHANNELS:
         return False
-    return op == "forward" or channels * filters > DIRECT_MAX_KERNEL_GRADIENT_SIZE
+    return multiply_adds >= SPLIT_MIN_MULTIPLY_ADDS
 
 
 # ---------------------------------------------------------------------- public ops
@@ -350,11 +450,20 @@ def conv2d_forward(x, kernel, bias, strides, padding):
     kernel = contiguous(kernel, x.dtype)
     kernel_h, kernel_w, channels, filters = kernel.shape
     out_h, out_w = _output_hw(x.shape, kernel.shape, strides, padding)
-    if _use_gemm("forward", channels, filters):
-        cols = _patches(x, kernel_h, kernel_w, strides, padding)
-        z = matmul(cols, kernel.reshape(-1, filters), among_parallel_kernels=True)
-        if bias is not None:
-            z += bias
+    multiply_adds = x.shape[0] * out_h * out_w * filters * kernel_h * kernel_w * channels
+    if _use_gemm("forward", channels, filters, multiply_adds):
+        # z = im2col(x) @ W (+ bias), the rows of each chunk of images at a time.
+        chunks = _PatchChunks(x, kernel_h, kernel_w, strides, padding)
+        weights = kernel.reshape(-1, filters)
+        z = np.empty((x.shape[0] * out_h * out_w, filters), dtype=x.dtype)
+
+        def multiply(chunk):
+            np.matmul(chunks.patches(chunk), weights, out=z[chunks.rows(chunk)])
+
+        if z.size:
+            _for_each_chunk(chunks.count, multiply, z.size * chunks.patch_size)
+            if bias is not None:
+                z += bias
         return z.reshape(x.shape[0], out_h, out_w, filters)
     bias = np.zeros(filters, x.dtype) if bias is None else contiguous(bias, x.dtype)
     z = np.empty((x.shape[0], out_h, out_w, filters), dtype=x.dtype)
@@ -378,7 +487,7 @@ def conv2d_backward_input(grad_z, kernel, input_shape, strides, padding):
     kernel = contiguous(kernel, grad_z.dtype)
     kernel_h, kernel_w, channels, filters = kernel.shape
     input_shape = tuple(int(d) for d in input_shape)
-    if _use_gemm("backward_input", channels, filters):
+    if _use_gemm("backward_input", channels, filters, grad_z.size * kernel[..., 0].size):
         grad_z_rows = grad_z.reshape(-1, filters)
         grad_cols = _workspace((grad_z_rows.shape[0], kernel_h * kernel_w * channels), grad_z.dtype)
         matmul(
@@ -431,10 +540,21 @@ def conv2d_backward_kernel(x, grad_z, kernel_shape, strides, padding):
     x = contiguous(x)
     grad_z = contiguous(grad_z, x.dtype)
     kernel_h, kernel_w, channels, filters = (int(d) for d in kernel_shape)
-    if _use_gemm("backward_kernel", channels, filters):
-        cols = _patches(x, kernel_h, kernel_w, strides, padding)
-        grad_kernel = matmul(cols.T, grad_z.reshape(-1, filters), among_parallel_kernels=True)
-        return grad_kernel.reshape(kernel_h, kernel_w, channels, filters)
+    multiply_adds = grad_z.size * kernel_h * kernel_w * channels
+    if _use_gemm("backward_kernel", channels, filters, multiply_adds):
+        # dL/dW = sum over chunks of im2col(x_chunk).T @ dL/dz_chunk, added in chunk order.
+        chunks = _PatchChunks(x, kernel_h, kernel_w, strides, padding)
+        grad_rows = grad_z.reshape(-1, filters)
+        partial = np.zeros((chunks.count, chunks.patch_size, filters), dtype=x.dtype)
+
+        def multiply(chunk):
+            np.matmul(chunks.patches(chunk).T, grad_rows[chunks.rows(chunk)], out=partial[chunk])
+
+        grad_kernel = np.zeros((kernel_h, kernel_w, channels, filters), dtype=x.dtype)
+        if grad_z.size:
+            _for_each_chunk(chunks.count, multiply, grad_z.size * chunks.patch_size)
+            _sum_chunks(partial.reshape(chunks.count, -1), grad_kernel.reshape(-1))
+        return grad_kernel
     chunks = max(1, min(REDUCTION_CHUNKS, x.shape[0]))
     partial = np.empty((chunks, kernel_h, kernel_w, channels, filters), dtype=x.dtype)
     grad_kernel = np.empty((kernel_h, kernel_w, channels, filters), dtype=x.dtype)

@@ -42,7 +42,8 @@ _helpers: ThreadPoolExecutor | None = None
 _helpers_lock = threading.Lock()
 
 
-def _helper_pool(count):
+def helper_pool(count):
+    """The helper threads (at least ``count``) that run parts of split work."""
     global _helpers
     with _helpers_lock:
         if _helpers is None or _helpers._max_workers < count:
@@ -68,7 +69,7 @@ def matmul(a, b, out=None, *, among_parallel_kernels=False):
         if out is None:
             out = np.empty((rows, columns), dtype=np.result_type(a, b))
         bounds = [rows * k // parts for k in range(parts + 1)]
-        pool = _helper_pool(parts - 1)
+        pool = helper_pool(parts - 1)
         futures = [
             pool.submit(np.matmul, a[start:stop], b, out=out[start:stop])
             for start, stop in zip(bounds[1:-1], bounds[2:])
