@@ -4,6 +4,7 @@
     python -m benchmarks.keras_blog --model hs2006 --epochs 100 --pretrain-epochs 5
     python -m benchmarks.keras_blog --model hs2006 --tied-weights --schedule cosine
     python -m benchmarks.keras_blog --model deep --optimizer adam --schedule cosine
+    python -m benchmarks.keras_blog --model hs2006 --optimizer adamw --weight-decay 0.01
     python -m benchmarks.keras_blog --table            # the Markdown table of every row so far
 
 Each run trains on the 60000 training images with the test set as validation data, then
@@ -59,6 +60,10 @@ def _adadelta():
 
 def _adam():
     return nn.optimizers.Adam(learning_rate=1e-3)
+
+
+def _adamw():
+    return nn.optimizers.AdamW(learning_rate=1e-3)  # weight decay 0.01 unless --weight-decay
 
 
 # model -> recipe: how it is built and trained, what the blog reported, what we aim for.
@@ -145,7 +150,7 @@ RECIPES = {
         "target": "reproduce 13.87",
     },
 }
-OPTIMIZERS = {"adadelta": _adadelta, "adam": _adam}
+OPTIMIZERS = {"adadelta": _adadelta, "adam": _adam, "adamw": _adamw}
 TIEABLE_MODELS = ("deep", "hs2006")  # DeepAutoencoders: the decoder can reuse W.T
 
 
@@ -193,10 +198,17 @@ def run(args, command) -> dict:
         config = optimizer.get_config()
         if args.learning_rate is not None:
             config["learning_rate"] = args.learning_rate
+        if args.weight_decay is not None:
+            if "weight_decay" not in config:
+                raise SystemExit(
+                    f"--weight-decay is for AdamW (--optimizer adamw), not {config['class_name']}"
+                )
+            config["weight_decay"] = args.weight_decay
         changed = args.optimizer or args.learning_rate is not None or args.batch_size is not None
         if changed or args.schedule == "cosine":
+            decay = f" weight decay {config['weight_decay']:g}" if "weight_decay" in config else ""
             row["setting"] += (
-                f" [run with {config['class_name']} lr {config['learning_rate']:g}"
+                f" [run with {config['class_name']} lr {config['learning_rate']:g}{decay}"
                 f"{' cosine-decayed to 0' if args.schedule == 'cosine' else ''}, "
                 f"batch {batch_size}]"
             )
@@ -341,6 +353,11 @@ def main(argv=None) -> int:
         "--optimizer", choices=list(OPTIMIZERS), help="override the recipe's optimizer"
     )
     parser.add_argument("--learning-rate", type=float, help="override its learning rate")
+    parser.add_argument(
+        "--weight-decay",
+        type=float,
+        help="AdamW's decoupled weight decay (default 0.01; with --optimizer adamw)",
+    )
     parser.add_argument(
         "--schedule",
         choices=["constant", "cosine"],

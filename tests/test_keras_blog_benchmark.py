@@ -93,6 +93,17 @@ def test_schedule_and_output_bias_are_recorded_in_the_setting_and_the_optimizer(
     }
 
 
+def test_adamw_weight_decay_is_recorded_and_refused_for_other_optimizers(tmp_path):
+    args = ["--model", "dense", "--optimizer", "adamw", "--weight-decay", "0.05"]
+    assert keras_blog.main([*args, "--epochs", "1", "--limit", "100", "--out", str(tmp_path)]) == 0
+    (row,) = rows(tmp_path)
+    assert "[run with AdamW lr 0.001 weight decay 0.05, batch 256]" in row["setting"]
+    assert row["optimizer"]["class_name"] == "AdamW"
+    assert row["optimizer"]["weight_decay"] == 0.05
+    with pytest.raises(SystemExit, match="weight-decay"):
+        keras_blog.main(["--model", "dense", "--weight-decay", "0.1", "--out", str(tmp_path)])
+
+
 def test_tied_weights_build_a_tied_deep_model_and_are_refused_elsewhere(tmp_path):
     common = ["--epochs", "1", "--limit", "100", "--quiet"]
     assert keras_blog.main(["--model", "deep", *common, "--out", str(tmp_path / "untied")]) == 0
