@@ -2,11 +2,12 @@
 autoencoder's seven 3x3 shapes (batch 128): the measurements behind
 ``nn_core.kernels.numba_backend.conv._use_gemm``.
 
-    python -m benchmarks.conv_strategies [--dtype float64]
+    python -m benchmarks.conv_strategies [--dtype float64] [--threads N]
 
 Prints milliseconds per call (best of three runs) for the forward, backward-input and
 backward-kernel maps, computed by the Numba backend's direct loops, by its im2col + BLAS
-path, and by the NumPy reference.
+path, by the path ``_use_gemm`` chooses, and by the NumPy reference. The choice depends on
+the Numba thread count, so compare ``--threads 1`` with ``--threads 2``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from functools import partial
 
 import numpy as np
 
+from nn_core import threads
 from nn_core.kernels import numba_backend as fast
 from nn_core.kernels import numpy_backend as reference
 from nn_core.kernels.numba_backend import conv
@@ -52,10 +54,21 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--threads", type=int, help="BLAS and Numba threads (default: as they are)")
     arguments = parser.parse_args(argv)
+    if arguments.threads is not None:
+        with threads.limit(blas=arguments.threads, numba=arguments.threads):
+            return _measure(arguments)
+    return _measure(arguments)
+
+
+def _measure(arguments):
     rng = np.random.default_rng(0)
     chosen = conv._use_gemm
     totals = {"direct": 0.0, "gemm": 0.0, "chosen": 0.0, "numpy": 0.0}
+    print(
+        f"Numba threads: {threads.get_numba_threads()}, BLAS threads: {threads.get_blas_threads()}"
+    )
     print(f"{'shape':20s} map  direct    gemm  chosen   numpy  (ms, {arguments.dtype})")
     try:
         for name, height, width, channels, filters, padding in SHAPES:
