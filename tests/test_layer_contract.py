@@ -58,6 +58,20 @@ def test_backward_returns_input_gradient_and_never_updates_weights(factory, shap
 
 
 @pytest.mark.parametrize("factory, shape", EXAMPLES)
+def test_forward_and_backward_never_write_into_their_inputs(factory, shape):
+    # Sequential.fit(x, x) passes one batch array as both the inputs and the targets.
+    layer = factory()
+    x = _inputs(shape)
+    x_before = x.copy()
+    y = layer.forward(x, training=True)
+    grad = np.random.default_rng(1).uniform(-1.0, 1.0, size=y.shape).astype(y.dtype)
+    grad_before = grad.copy()
+    layer.backward(grad)
+    np.testing.assert_array_equal(x, x_before)
+    np.testing.assert_array_equal(grad, grad_before)
+
+
+@pytest.mark.parametrize("factory, shape", EXAMPLES)
 def test_wrong_input_shape_names_the_layer_and_both_shapes(factory, shape):
     layer = factory()
     layer.build(shape[1:])

@@ -27,7 +27,7 @@ def backend(request):
     kernels.set_backend(previous)
 
 
-def train(seed, dtype="float32"):
+def train(seed, dtype="float32", targets_copied=False):
     model = nn.Sequential(
         [
             L.GaussianNoise(0.2),
@@ -41,7 +41,8 @@ def train(seed, dtype="float32"):
     model.build((10,), dtype)
     model.compile(optimizer="adam", loss="binary_crossentropy")
     x = np.random.default_rng(123).random((50, 10)).astype(dtype)
-    history = model.fit(x, x, epochs=4, batch_size=8, shuffle=True, verbose=0)
+    targets = x.copy() if targets_copied else x
+    history = model.fit(x, targets, epochs=4, batch_size=8, shuffle=True, verbose=0)
     return model.get_weights(), history.history["loss"]
 
 
@@ -55,6 +56,16 @@ def test_same_seed_gives_bit_identical_weights_and_losses(backend, dtype):
     weights_c, losses_c = train(seed=12, dtype=dtype)
     assert losses_c != losses_a
     assert not all(np.array_equal(a, c) for a, c in zip(weights_a, weights_c))
+
+
+def test_fit_on_its_own_inputs_equals_fit_on_a_copy_of_them(backend):
+    # fit(x, x) gathers each batch once and uses it as the targets too; the noise and
+    # dropout layers must not write into it.
+    weights_same, losses_same = train(seed=11)
+    weights_copy, losses_copy = train(seed=11, targets_copied=True)
+    assert losses_same == losses_copy
+    for a, b in zip(weights_same, weights_copy, strict=True):
+        assert np.array_equal(a, b)
 
 
 def test_each_random_source_follows_the_seed(backend):

@@ -121,6 +121,8 @@ class Layer:
 
     # ------------------------------------------------------------------ contract
     def forward(self, x, training=False):  # pragma: no cover - every layer overrides
+        """x (N, ...) -> y (N, ...). Never writes into x: ``fit(x, x)`` passes one batch
+        array as both the inputs and the targets."""
         raise NotImplementedError
 
     def backward(self, grad_output):  # pragma: no cover - every layer overrides
