@@ -53,6 +53,7 @@ class Sequential(Layer):
         self.stop_training = False
         self.history = None
         self._resume_epoch = None
+        self._step_backup = _ReusedCopies()  # train_on_batch's undo copies
         self.set_rng(np.random.default_rng(self.seed))
         for layer in layers or []:
             self.add(layer)
@@ -341,21 +342,34 @@ class Sequential(Layer):
             _restore_arrays(moving_statistics)
             raise TrainingDivergedError(problem)
         # Finite gradients can still overflow a weight (a huge learning rate): keep what
-        # the step changes, to put it back when it does. Costs one copy of the weights
-        # and optimizer state per step, small beside the forward and backward passes.
-        weights_before = [(param, param.copy()) for param in params]
-        optimizer_before = self.optimizer.get_state()
+        # the step changes, to put it back when it does. One copy of the weights and the
+        # optimizer state per step, into buffers kept from step to step (fresh arrays every
+        # step cost the deep autoencoder with Adam 16% of its epoch: 1.30 against 1.08 s,
+        # 1 thread). Peak memory is unchanged; between steps the model keeps the copies.
+        optimizer_arrays = self.optimizer.state_arrays()
+        saved = self._step_backup.save([*params, *optimizer_arrays])
+        iterations_before = self.optimizer.iterations
         with np.errstate(over="ignore", invalid="ignore"):  # reported below, in our terms
             self.optimizer.step(params, grads)
         for name, param in zip(names, params):
             if not np.isfinite(param).all():
-                _restore_arrays(weights_before)
+                _restore_arrays(saved)
                 _restore_arrays(moving_statistics)
-                self.optimizer.set_state(optimizer_before)
+                self._rewind_optimizer(iterations_before, had_state=bool(optimizer_arrays))
                 raise TrainingDivergedError(
                     f"the optimizer step made {name} NaN or Inf (the loss was {loss})"
                 )
         return loss
+
+    def _rewind_optimizer(self, iterations, had_state):
+        """After its arrays were put back in place: the step count as before the step, and
+        no state at all if the step was the one that created it."""
+        if had_state:
+            state = self.optimizer.get_state()
+            state["iterations"] = np.array(iterations, dtype=np.int64)
+        else:
+            state = {"iterations": np.array(iterations, dtype=np.int64)}
+        self.optimizer.set_state(state)
 
     def fit(
         self,
@@ -599,6 +613,27 @@ class Sequential(Layer):
 def _restore_arrays(snapshot):
     for array, saved in snapshot:
         np.copyto(array, saved)
+
+
+class _ReusedCopies:
+    """Copies of a list of arrays, written into the same buffers call after call while the
+    arrays keep their shapes and dtypes (new buffers otherwise)."""
+
+    def __init__(self):
+        self._buffers = []
+
+    def save(self, arrays):
+        """Copy ``arrays`` into the buffers; returns [(array, its copy), ...] for
+        ``_restore_arrays``."""
+        same = len(self._buffers) == len(arrays) and all(
+            buffer.shape == array.shape and buffer.dtype == array.dtype
+            for buffer, array in zip(self._buffers, arrays)
+        )
+        if not same:
+            self._buffers = [np.empty_like(array) for array in arrays]
+        for buffer, array in zip(self._buffers, arrays):
+            np.copyto(buffer, array)
+        return list(zip(arrays, self._buffers))
 
 
 def _load_weights_and_optimizer(model, config, arrays, path):

@@ -105,6 +105,25 @@ def test_an_update_that_overflows_a_weight_is_undone(optimizer):
     assert_state_equal(snapshot.optimizer_state, model.optimizer.get_state())
 
 
+@pytest.mark.parametrize("optimizer", ["adam", "rmsprop"])
+def test_an_overflow_after_some_good_steps_puts_the_state_back(optimizer):
+    # A sane learning rate for 4 steps, then one that overflows: the optimizer state
+    # exists before the bad step, and must come back bit for bit with its step count.
+    x, y = data()
+
+    def rate(step):
+        return 1e-3 if step < 4 else 3e38
+
+    model = model_with("mse", nn.optimizers.get(optimizer, learning_rate=rate))
+    snapshot = SnapshotBeforeEachBatch()
+    with pytest.raises(nn.TrainingDivergedError, match="optimizer step made"):
+        model.fit(x * 1e3, y * 1e3, epochs=3, batch_size=8, callbacks=[snapshot], verbose=0)
+    assert model.optimizer.iterations == 4
+    for before, after in zip(snapshot.weights, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(before, after)
+    assert_state_equal(snapshot.optimizer_state, model.optimizer.get_state())
+
+
 def test_divergence_is_a_floating_point_error_raised_without_any_callback():
     x, y = data()
     model = model_with(PoisonedLoss(at=0))

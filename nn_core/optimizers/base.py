@@ -185,6 +185,12 @@ class Optimizer:
                     state[name] = value.astype(param.dtype)
 
     # ---------------------------------------------------------------- save / restore
+    def state_arrays(self) -> list[np.ndarray]:
+        """The state arrays themselves (not copies), parameter by parameter and slot by
+        slot; empty before the first ``step``. For a caller that saves them and puts them
+        back in place (``Sequential.train_on_batch`` does around each step)."""
+        return [value for slots in self._state or [] for value in slots.values()]
+
     def get_state(self) -> dict[str, np.ndarray]:
         """Copies of the state as flat numpy arrays: ``"iterations"`` (0-d int64) and
         ``"<param index>/<slot>"`` (shape of that param), ready for ``np.savez``."""
