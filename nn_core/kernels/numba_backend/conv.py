@@ -7,7 +7,7 @@ chosen per shape by ``_use_gemm`` from measurements on the Keras-blog conv autoe
   innermost loop over the longer of the two channel axes so that it vectorises; no
   padded copy and no patch matrix (the patch matrix of a 3x3 conv is 9x the input,
   and moving it through memory costs more than the arithmetic for small channel counts);
-* im2col (a strided NumPy copy, see ``_copy_patches``) + one BLAS matrix product, as
+* im2col (a strided NumPy copy, see ``_copy_padded_patches``) + one BLAS matrix product, as
   the reference does.
 
 Layouts: x (N, H, W, C), kernel (kh, kw, C, F), z (N, OH, OW, F); padding is an explicit
@@ -30,7 +30,7 @@ import numpy as np
 from ... import threads
 from ..numpy_backend.conv import _check_grad_shape, conv_output_size, same_padding
 from ._jit import REDUCTION_CHUNKS, REDUCTION_FASTMATH, chunk_start, contiguous, jit
-from .dense import SPLIT_MIN_MULTIPLY_ADDS, helper_pool, matmul
+from .dense import SPLIT_MIN_MULTIPLY_ADDS, matmul, run_in_parts
 
 __all__ = [
     "col2im",
@@ -67,11 +67,6 @@ def _workspace(shape, dtype):
 
 
 # ---------------------------------------------------------------------- im2col / col2im
-def _copy_patches(x, kernel_h, kernel_w, strides, padding, cols):
-    """Fill cols (N*OH*OW, kh*kw*C) with the patches of x (N, H, W, C), C-contiguous."""
-    _copy_padded_patches(_pad(x, padding), kernel_h, kernel_w, strides, cols)
-
-
 def _pad(x, padding):
     """x (N, H, W, C) zero-padded by padding = (top, bottom, left, right); x itself when
     there is none."""
@@ -178,13 +173,8 @@ def _for_each_chunk(chunks, work, multiply_adds):
     with threads.at_most_blas_threads(1):
         if parts < 2 or multiply_adds < SPLIT_MIN_MULTIPLY_ADDS:
             run(0, chunks)
-            return
-        bounds = [chunks * k // parts for k in range(parts + 1)]
-        pool = helper_pool(parts - 1)
-        futures = [pool.submit(run, first, stop) for first, stop in zip(bounds[1:-1], bounds[2:])]
-        run(0, bounds[1])
-        for future in futures:
-            future.result()
+        else:
+            run_in_parts(chunks, parts, run)
 
 
 @jit(parallel=True)
@@ -223,8 +213,8 @@ def im2col(x, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_bottom, pad_l
     out_w = _padded_output_size(width + pad_left + pad_right, kernel_w, stride_w)
     cols = np.empty((n * out_h * out_w, kernel_h * kernel_w * channels), dtype=x.dtype)
     if cols.size:
-        padding = (pad_top, pad_bottom, pad_left, pad_right)
-        _copy_patches(x, kernel_h, kernel_w, (stride_h, stride_w), padding, cols)
+        x_pad = _pad(x, (pad_top, pad_bottom, pad_left, pad_right))
+        _copy_padded_patches(x_pad, kernel_h, kernel_w, (stride_h, stride_w), cols)
     return cols
 
 
@@ -461,7 +451,7 @@ def conv2d_forward(x, kernel, bias, strides, padding):
             np.matmul(chunks.patches(chunk), weights, out=z[chunks.rows(chunk)])
 
         if z.size:
-            _for_each_chunk(chunks.count, multiply, z.size * chunks.patch_size)
+            _for_each_chunk(chunks.count, multiply, multiply_adds)
             if bias is not None:
                 z += bias
         return z.reshape(x.shape[0], out_h, out_w, filters)
@@ -552,7 +542,7 @@ def conv2d_backward_kernel(x, grad_z, kernel_shape, strides, padding):
 
         grad_kernel = np.zeros((kernel_h, kernel_w, channels, filters), dtype=x.dtype)
         if grad_z.size:
-            _for_each_chunk(chunks.count, multiply, grad_z.size * chunks.patch_size)
+            _for_each_chunk(chunks.count, multiply, multiply_adds)
             _sum_chunks(partial.reshape(chunks.count, -1), grad_kernel.reshape(-1))
         return grad_kernel
     chunks = max(1, min(REDUCTION_CHUNKS, x.shape[0]))

@@ -42,8 +42,7 @@ _helpers: ThreadPoolExecutor | None = None
 _helpers_lock = threading.Lock()
 
 
-def helper_pool(count):
-    """The helper threads (at least ``count``) that run parts of split work."""
+def _helper_pool(count):
     global _helpers
     with _helpers_lock:
         if _helpers is None or _helpers._max_workers < count:
@@ -68,16 +67,22 @@ def matmul(a, b, out=None, *, among_parallel_kernels=False):
             return np.matmul(a, b, out=out)
         if out is None:
             out = np.empty((rows, columns), dtype=np.result_type(a, b))
-        bounds = [rows * k // parts for k in range(parts + 1)]
-        pool = helper_pool(parts - 1)
-        futures = [
-            pool.submit(np.matmul, a[start:stop], b, out=out[start:stop])
-            for start, stop in zip(bounds[1:-1], bounds[2:])
-        ]
-        np.matmul(a[: bounds[1]], b, out=out[: bounds[1]])
-        for future in futures:
-            future.result()
+        run_in_parts(
+            rows, parts, lambda start, stop: np.matmul(a[start:stop], b, out=out[start:stop])
+        )
         return out
+
+
+def run_in_parts(total, parts, work):
+    """Call work(start, stop) on ``parts`` contiguous ranges covering range(total): the
+    first range on the calling thread, the others on helper threads at the same time (for
+    work that releases the GIL: BLAS, NumPy copies). Returns when all are done."""
+    bounds = [total * k // parts for k in range(parts + 1)]
+    pool = _helper_pool(parts - 1)
+    futures = [pool.submit(work, start, stop) for start, stop in zip(bounds[1:-1], bounds[2:])]
+    work(bounds[0], bounds[1])
+    for future in futures:
+        future.result()
 
 
 @jit(parallel=True)
