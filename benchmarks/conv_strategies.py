@@ -1,13 +1,15 @@
-"""Direct loops vs im2col + BLAS for each convolution map, on the Keras-blog conv
-autoencoder's seven 3x3 shapes (batch 128): the measurements behind
-``nn_core.kernels.numba_backend.conv._use_gemm``.
+"""Direct loops vs im2col + BLAS vs row loops for each convolution map, on the Keras-blog
+conv autoencoder's seven 3x3 shapes (batch 128): the measurements behind
+``nn_core.kernels.numba_backend.conv._strategy``.
 
     python -m benchmarks.conv_strategies [--dtype float64] [--threads N]
 
 Prints milliseconds per call (best of three runs) for the forward, backward-input and
 backward-kernel maps, computed by the Numba backend's direct loops, by its im2col + BLAS
-path, by the path ``_use_gemm`` chooses, and by the NumPy reference. The choice depends on
-the Numba thread count, so compare ``--threads 1`` with ``--threads 2``.
+path, by its row loops (``conv_rows``: stride 1 with one input channel or one filter; "-"
+where they do not apply), by the path ``_strategy`` chooses, and by the NumPy reference.
+The choice depends on the Numba thread count, so compare ``--threads 1`` with
+``--threads 2``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 from nn_core import threads
 from nn_core.kernels import numba_backend as fast
 from nn_core.kernels import numpy_backend as reference
-from nn_core.kernels.numba_backend import conv
+from nn_core.kernels.numba_backend import conv, conv_rows
 
 # (name, H, W, C, F, padding) of the autoencoder's layers
 SHAPES = [
@@ -64,12 +66,12 @@ def main(argv=None):
 
 def _measure(arguments):
     rng = np.random.default_rng(0)
-    chosen = conv._use_gemm
-    totals = {"direct": 0.0, "gemm": 0.0, "chosen": 0.0, "numpy": 0.0}
+    chosen = conv._strategy
+    totals = {"direct": 0.0, "gemm": 0.0, "rows": 0.0, "chosen": 0.0, "numpy": 0.0}
     print(
         f"Numba threads: {threads.get_numba_threads()}, BLAS threads: {threads.get_blas_threads()}"
     )
-    print(f"{'shape':20s} map  direct    gemm  chosen   numpy  (ms, {arguments.dtype})")
+    print(f"{'shape':20s} map  direct    gemm    rows  chosen   numpy  (ms, {arguments.dtype})")
     try:
         for name, height, width, channels, filters, padding in SHAPES:
             x = rng.standard_normal((arguments.batch, height, width, channels))
@@ -84,29 +86,29 @@ def _measure(arguments):
                 "bin": ("conv2d_backward_input", (grad, kernel, x.shape, strides, padding)),
                 "bk": ("conv2d_backward_kernel", (x, grad, kernel.shape, strides, padding)),
             }
+            rows_apply = conv_rows.applies(kernel.shape, strides, padding)
             for map_name, (op, op_arguments) in maps.items():
                 row = {}
-                for strategy in ("direct", "gemm", "chosen"):
-                    conv._use_gemm = (
-                        chosen
-                        if strategy == "chosen"
-                        else (lambda *args, use=strategy == "gemm": use)
+                for strategy in ("direct", "gemm", "rows", "chosen"):
+                    if strategy == "rows" and not rows_apply:
+                        continue
+                    conv._strategy = (
+                        chosen if strategy == "chosen" else (lambda *args, use=strategy: use)
                     )
                     row[strategy] = milliseconds(partial(getattr(fast, op), *op_arguments))
-                conv._use_gemm = chosen
+                conv._strategy = chosen
                 row["numpy"] = milliseconds(partial(getattr(reference, op), *op_arguments))
                 for key, value in row.items():
                     totals[key] += value
-                print(
-                    f"{name:20s} {map_name:4s} {row['direct']:6.2f}  {row['gemm']:6.2f}  "
-                    f"{row['chosen']:6.2f}  {row['numpy']:6.2f}"
+                cells = "  ".join(
+                    f"{row[key]:6.2f}" if key in row else f"{'-':>6s}"
+                    for key in ("direct", "gemm", "rows", "chosen", "numpy")
                 )
+                print(f"{name:20s} {map_name:4s} {cells}")
     finally:
-        conv._use_gemm = chosen
-    print(
-        f"{'total':25s} {totals['direct']:6.2f}  {totals['gemm']:6.2f}  "
-        f"{totals['chosen']:6.2f}  {totals['numpy']:6.2f}"
-    )
+        conv._strategy = chosen
+    cells = "  ".join(f"{totals[key]:6.2f}" for key in ("direct", "gemm", "chosen", "numpy"))
+    print(f"{'total (rows: where they apply)':20s} {cells}")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from nn_core._gradcheck_report import LAYER_EXAMPLES, discovered_layers  # noqa:
 from nn_core.gradcheck import check_layer  # noqa: E402
 from nn_core.kernels import numba_backend as fast  # noqa: E402
 from nn_core.kernels import numpy_backend as reference  # noqa: E402
-from nn_core.kernels.numba_backend import _math  # noqa: E402
+from nn_core.kernels.numba_backend import _math, conv_rows  # noqa: E402
 from nn_core.kernels.numba_backend import conv as fast_conv  # noqa: E402
 
 DTYPES = [np.float32, np.float64]
@@ -267,13 +267,26 @@ CONV_GEOMETRIES = [
     ((2, 4, 5, 2), (1, 1, 2, 3), (3, 2), (0, 0, 0, 0)),
     ((2, 7, 7, 8), (3, 3, 8, 8), (1, 1), (1, 1, 1, 1)),
     ((2, 6, 5, 3), (3, 2, 3, 2), (1, 1), (0, 2, 1, 0)),
+    # one channel / one filter at stride 1 (the row kernels), kernels 3, 2 and 4 wide
+    ((3, 7, 6, 1), (3, 3, 1, 5), (1, 1), (1, 1, 1, 1)),
+    ((2, 6, 7, 1), (2, 4, 1, 3), (1, 1), (0, 1, 2, 1)),
+    ((3, 5, 6, 4), (3, 2, 4, 1), (1, 1), (2, 0, 0, 1)),
+    # one channel, padding as wide as the kernel: not for the row kernels
+    ((2, 4, 4, 1), (2, 2, 1, 3), (1, 1), (2, 1, 0, 2)),
 ]
 
 
-@pytest.fixture(params=["direct", "gemm"])
+@pytest.fixture(params=fast_conv.STRATEGIES)
 def conv_strategy(request, monkeypatch):
-    """Run the test with every convolution forced through one of the two algorithms."""
-    monkeypatch.setattr(fast_conv, "_use_gemm", lambda *args: request.param == "gemm")
+    """Run the test with every convolution forced through one of the algorithms (the row
+    kernels where they apply, the direct loops elsewhere)."""
+
+    def forced(op, kernel_shape, strides, padding, multiply_adds):
+        if request.param == "rows" and not conv_rows.applies(kernel_shape, strides, padding):
+            return "direct"
+        return request.param
+
+    monkeypatch.setattr(fast_conv, "_strategy", forced)
     return request.param
 
 
@@ -351,7 +364,7 @@ def test_conv_products_in_chunks_agree_and_do_not_depend_on_threads(images_per_c
     image_bytes = rows_per_image * 3 * 2 * 3 * x.itemsize
     monkeypatch.setattr(fast_conv, "PATCH_CHUNK_BYTES", images_per_chunk * image_bytes)
     monkeypatch.setattr(fast_conv, "SPLIT_MIN_MULTIPLY_ADDS", 0)
-    monkeypatch.setattr(fast_conv, "_use_gemm", lambda *args: True)
+    monkeypatch.setattr(fast_conv, "_strategy", lambda *args: "gemm")
     chunks = fast_conv._PatchChunks(x, 3, 2, strides, padding)
     assert (chunks.images_per_chunk, chunks.count) == (images_per_chunk, -(-5 // images_per_chunk))
 

@@ -1,14 +1,16 @@
 """2-D convolution in NHWC (Numba backend), same signatures as the NumPy reference.
 
-Two ways to compute each of the three maps (forward, backward-input, backward-kernel),
-chosen per shape by ``_use_gemm`` from measurements on the Keras-blog conv autoencoder:
+Three ways to compute each of the three maps (forward, backward-input, backward-kernel),
+chosen per shape by ``_strategy`` from measurements on the Keras-blog conv autoencoder:
 
 * direct loops in Numba over the output pixels, parallel over the batch, with the
   innermost loop over the longer of the two channel axes so that it vectorises; no
   padded copy and no patch matrix (the patch matrix of a 3x3 conv is 9x the input,
   and moving it through memory costs more than the arithmetic for small channel counts);
 * im2col (a strided NumPy copy, see ``_copy_padded_patches``) + one BLAS matrix product, as
-  the reference does.
+  the reference does;
+* for stride 1 with one input channel or one filter, loops along whole image rows
+  (``conv_rows``).
 
 Layouts: x (N, H, W, C), kernel (kh, kw, C, F), z (N, OH, OW, F); padding is an explicit
 (top, bottom, left, right) and OH = (H + top + bottom - kh) // sh + 1 (OW alike).
@@ -29,6 +31,7 @@ import numpy as np
 
 from ... import threads
 from ..numpy_backend.conv import _check_grad_shape, conv_output_size, same_padding
+from . import conv_rows
 from ._jit import REDUCTION_CHUNKS, REDUCTION_FASTMATH, chunk_start, contiguous, jit
 from .dense import SPLIT_MIN_MULTIPLY_ADDS, matmul, run_in_parts
 
@@ -383,6 +386,12 @@ def _sum_chunks(partial, out):
 # Measured on the Keras-blog conv autoencoder's seven 3x3 shapes (batch 128, float32, the
 # 2-core machine; ``python -m benchmarks.conv_strategies`` prints the table):
 #
+# * Stride 1 with one input channel or one filter: the row loops of conv_rows, for all
+#   three maps and on any thread count (1 thread / 2 threads: 28x28x1 -> 16 forward 1.45
+#   / 0.86 ms against 2.95 / 1.88 for the best other path, backward-kernel 1.80 / 0.87
+#   against 2.39 / 1.65; 28x28x16 -> 1 forward 1.71 / 1.11 against 3.94 / 1.97,
+#   backward-input 1.35 / 0.82 against 3.79 / 1.85, backward-kernel 1.91 / 1.06 against
+#   3.06 / 1.65). The rest of this list is about the other convolutions.
 # * 1 to 3 filters: the direct loops. The GEMM's output is then one to three columns wide
 #   and it degenerates into a memory-bound matrix-vector product (28x28x16 -> 1, 1 thread:
 #   forward 3.9 ms direct against 5.0 ms GEMM, backward-input 3.7 against 21,
@@ -405,17 +414,23 @@ DIRECT_MAX_FILTERS = 3
 DIRECT_MAX_FORWARD_CHANNELS = 3
 
 
-def _use_gemm(op, channels, filters, multiply_adds):
-    """True where im2col + BLAS beat the direct loops (see the measurements above) for
-    map ``op`` of a conv with ``channels`` inputs, ``filters`` outputs and this many
-    multiply-adds, at the current Numba thread count."""
+STRATEGIES = ("direct", "gemm", "rows")
+
+
+def _strategy(op, kernel_shape, strides, padding, multiply_adds):
+    """Which of STRATEGIES computes map ``op`` ("forward", "backward_input" or
+    "backward_kernel") of a conv with this kernel (kh, kw, C, F), strides, padding and
+    multiply-adds fastest at the current Numba thread count (see the measurements above)."""
+    _, _, channels, filters = kernel_shape
+    if conv_rows.applies(kernel_shape, strides, padding):
+        return "rows"
     if filters <= DIRECT_MAX_FILTERS:
-        return False
+        return "direct"
     if op == "backward_input" or (threads.get_numba_threads() or 1) == 1:
-        return True
+        return "gemm"
     if op == "forward" and channels <= DIRECT_MAX_FORWARD_CHANNELS:
-        return False
-    return multiply_adds >= SPLIT_MIN_MULTIPLY_ADDS
+        return "direct"
+    return "gemm" if multiply_adds >= SPLIT_MIN_MULTIPLY_ADDS else "direct"
 
 
 # ---------------------------------------------------------------------- public ops
@@ -441,7 +456,10 @@ def conv2d_forward(x, kernel, bias, strides, padding):
     kernel_h, kernel_w, channels, filters = kernel.shape
     out_h, out_w = _output_hw(x.shape, kernel.shape, strides, padding)
     multiply_adds = x.shape[0] * out_h * out_w * filters * kernel_h * kernel_w * channels
-    if _use_gemm("forward", channels, filters, multiply_adds):
+    strategy = _strategy("forward", kernel.shape, strides, padding, multiply_adds)
+    if strategy == "rows":
+        return conv_rows.forward(_pad(x, padding), kernel, bias)
+    if strategy == "gemm":
         # z = im2col(x) @ W (+ bias), the rows of each chunk of images at a time.
         chunks = _PatchChunks(x, kernel_h, kernel_w, strides, padding)
         weights = kernel.reshape(-1, filters)
@@ -477,7 +495,22 @@ def conv2d_backward_input(grad_z, kernel, input_shape, strides, padding):
     kernel = contiguous(kernel, grad_z.dtype)
     kernel_h, kernel_w, channels, filters = kernel.shape
     input_shape = tuple(int(d) for d in input_shape)
-    if _use_gemm("backward_input", channels, filters, grad_z.size * kernel[..., 0].size):
+    multiply_adds = grad_z.size * kernel[..., 0].size
+    strategy = _strategy("backward_input", kernel.shape, strides, padding, multiply_adds)
+    if strategy == "rows":
+        # dL/dx is the stride-1 convolution of dL/dz with the flipped kernel described
+        # below, padded by kh-1-top above, kh-1-bottom below, and so on (all >= 0 where
+        # conv_rows applies).
+        flipped = np.ascontiguousarray(kernel[::-1, ::-1].transpose(0, 1, 3, 2))
+        top, bottom, left, right = padding
+        full = (
+            kernel_h - 1 - top,
+            kernel_h - 1 - bottom,
+            kernel_w - 1 - left,
+            kernel_w - 1 - right,
+        )
+        return conv_rows.forward(_pad(grad_z, full), flipped, None)
+    if strategy == "gemm":
         grad_z_rows = grad_z.reshape(-1, filters)
         grad_cols = _workspace((grad_z_rows.shape[0], kernel_h * kernel_w * channels), grad_z.dtype)
         matmul(
@@ -530,8 +563,12 @@ def conv2d_backward_kernel(x, grad_z, kernel_shape, strides, padding):
     x = contiguous(x)
     grad_z = contiguous(grad_z, x.dtype)
     kernel_h, kernel_w, channels, filters = (int(d) for d in kernel_shape)
+    kernel_shape = (kernel_h, kernel_w, channels, filters)
     multiply_adds = grad_z.size * kernel_h * kernel_w * channels
-    if _use_gemm("backward_kernel", channels, filters, multiply_adds):
+    strategy = _strategy("backward_kernel", kernel_shape, strides, padding, multiply_adds)
+    if strategy == "rows":
+        return conv_rows.kernel_gradient(_pad(x, padding), grad_z, kernel_shape)
+    if strategy == "gemm":
         # dL/dW = sum over chunks of im2col(x_chunk).T @ dL/dz_chunk, added in chunk order.
         chunks = _PatchChunks(x, kernel_h, kernel_w, strides, padding)
         grad_rows = grad_z.reshape(-1, filters)
