@@ -458,7 +458,7 @@ def conv2d_forward(x, kernel, bias, strides, padding):
     multiply_adds = x.shape[0] * out_h * out_w * filters * kernel_h * kernel_w * channels
     strategy = _strategy("forward", kernel.shape, strides, padding, multiply_adds)
     if strategy == "rows":
-        return conv_rows.forward(_pad(x, padding), kernel, bias)
+        return conv_rows.forward(x, kernel, bias, padding)
     if strategy == "gemm":
         # z = im2col(x) @ W (+ bias), the rows of each chunk of images at a time.
         chunks = _PatchChunks(x, kernel_h, kernel_w, strides, padding)
@@ -509,7 +509,7 @@ def conv2d_backward_input(grad_z, kernel, input_shape, strides, padding):
             kernel_w - 1 - left,
             kernel_w - 1 - right,
         )
-        return conv_rows.forward(_pad(grad_z, full), flipped, None)
+        return conv_rows.forward(grad_z, flipped, None, full)
     if strategy == "gemm":
         grad_z_rows = grad_z.reshape(-1, filters)
         grad_cols = _workspace((grad_z_rows.shape[0], kernel_h * kernel_w * channels), grad_z.dtype)
@@ -567,7 +567,7 @@ def conv2d_backward_kernel(x, grad_z, kernel_shape, strides, padding):
     multiply_adds = grad_z.size * kernel_h * kernel_w * channels
     strategy = _strategy("backward_kernel", kernel_shape, strides, padding, multiply_adds)
     if strategy == "rows":
-        return conv_rows.kernel_gradient(_pad(x, padding), grad_z, kernel_shape)
+        return conv_rows.kernel_gradient(x, grad_z, kernel_shape, padding)
     if strategy == "gemm":
         # dL/dW = sum over chunks of im2col(x_chunk).T @ dL/dz_chunk, added in chunk order.
         chunks = _PatchChunks(x, kernel_h, kernel_w, strides, padding)
