@@ -211,7 +211,9 @@ def test_loss_values_agree(name, shape, dtype):
 
 # ------------------------------------------------------------------ dense
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
-@pytest.mark.parametrize("n, fan_in, fan_out", [(1, 1, 1), (5, 7, 3), (33, 17, 64), (256, 784, 32)])
+@pytest.mark.parametrize(
+    "n, fan_in, fan_out", [(1, 1, 1), (5, 7, 3), (33, 17, 64), (256, 784, 32), (300, 5, 1)]
+)
 def test_dense_agrees(n, fan_in, fan_out, dtype):
     rng = np.random.default_rng(3)
     x, kernel, bias = (random(rng, s, dtype) for s in [(n, fan_in), (fan_in, fan_out), (fan_out,)])
@@ -233,11 +235,12 @@ def test_dense_agrees(n, fan_in, fan_out, dtype):
         fan_out,
     )
     assert_sum(grads[0], expected_grads[0], np.abs(x).T @ np.abs(grad_z), n)
-    assert_exact(grads[1], expected_grads[1])  # the bias gradient adds rows in NumPy's order
+    # the bias gradient adds the numbers in NumPy's order (pairwise for one column)
+    assert_exact(grads[1], expected_grads[1])
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
-@pytest.mark.parametrize("shape", [(1, 1), (7, 3), (2, 5, 4, 6)], ids=str)
+@pytest.mark.parametrize("shape", [(1, 1), (7, 3), (2, 5, 4, 6), (3, 50, 50, 1)], ids=str)
 def test_bias_gradient_is_bit_identical(shape, dtype):
     grad = random(np.random.default_rng(12), shape, dtype)
     assert_exact(fast.bias_gradient(grad), reference.bias_gradient(grad))

@@ -125,20 +125,27 @@ def dense_backward(x, kernel, grad_z, grad_kernel, grad_bias):
     dL/dx      = dL/dz @ kernel.T  (N, in), returned
     """
     matmul(x.T, grad_z, out=grad_kernel)
-    if grad_z.shape[0] and grad_bias.flags.c_contiguous and grad_bias.dtype == grad_z.dtype:
+    fits = grad_bias.flags.c_contiguous and grad_bias.dtype == grad_z.dtype
+    if grad_z.shape[0] and grad_z.shape[1] > 1 and fits:
         _column_sums(contiguous(grad_z), grad_bias)
     else:
+        # (one column: NumPy sums it pairwise, see bias_gradient)
         np.sum(grad_z, axis=0, out=grad_bias)
     return matmul(grad_z, kernel.T)
 
 
 def bias_gradient(grad_output):
     """dL/dbias of a layer that adds one bias per channel: grad_output (..., F) summed over
-    every axis but the last -> (F,), adding the rows in order as NumPy does. For the conv
+    every axis but the last -> (F,), adding the numbers in NumPy's order. For the conv
     autoencoder's first layer (128, 28, 28, 16): 0.36 ms, against 3.2 ms for NumPy's
     ``sum(axis=(0, 1, 2))``."""
     grad_output = contiguous(grad_output)
     rows = grad_output.reshape(-1, grad_output.shape[-1])
+    if rows.shape[1] == 1:
+        # One column is one contiguous vector, which NumPy sums pairwise (not in order):
+        # call it, to stay bit-identical (and its SIMD sum is faster than a serial loop:
+        # 0.34 ms for 128x28x28x1 in order).
+        return rows.sum(axis=0)
     out = np.empty(rows.shape[1], dtype=grad_output.dtype)
     if rows.shape[0]:
         _column_sums(rows, out)
