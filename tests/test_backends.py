@@ -30,7 +30,7 @@ from nn_core._gradcheck_report import LAYER_EXAMPLES, discovered_layers  # noqa:
 from nn_core.gradcheck import check_layer  # noqa: E402
 from nn_core.kernels import numba_backend as fast  # noqa: E402
 from nn_core.kernels import numpy_backend as reference  # noqa: E402
-from nn_core.kernels.numba_backend import _math, conv_rows  # noqa: E402
+from nn_core.kernels.numba_backend import _jit, _math, conv_rows  # noqa: E402
 from nn_core.kernels.numba_backend import conv as fast_conv  # noqa: E402
 
 DTYPES = [np.float32, np.float64]
@@ -398,6 +398,34 @@ def test_conv_products_in_chunks_agree_and_do_not_depend_on_threads(images_per_c
         reference.conv2d_backward_kernel(ax, ag, kernel_shape, strides, padding),
         grad_z[..., 0].size,
     )
+
+
+@pytest.mark.parametrize("kernel_shape", [(3, 3, 1, 5), (3, 2, 4, 1)], ids=str)
+def test_row_kernels_do_not_depend_on_threads(kernel_shape, monkeypatch):
+    # 11 images: the kernel gradient's 8 fixed chunks are uneven, and two threads split
+    # both the images of the forward map and the chunks.
+    x, kernel, bias, grad_z = _conv_arrays(
+        ((11, 6, 7, kernel_shape[2]), kernel_shape, (1, 1), (1, 1, 0, 1)), np.float32
+    )
+    padding = (1, 1, 0, 1)
+    monkeypatch.setattr(fast_conv, "_strategy", lambda *args: "rows")
+    monkeypatch.setattr(_jit, "PARALLEL_MIN_WORK", 0)
+
+    def all_maps():
+        return (
+            fast.conv2d_forward(x, kernel, bias, (1, 1), padding),
+            fast.conv2d_backward_input(grad_z, kernel, x.shape, (1, 1), padding),
+            fast.conv2d_backward_kernel(x, grad_z, kernel_shape, (1, 1), padding),
+        )
+
+    with threads.limit(numba=1):
+        one = all_maps()
+    with threads.limit(numba=2):
+        if threads.get_numba_threads() != 2:
+            pytest.skip("Numba has one thread here")
+        two = all_maps()
+    for single, double in zip(one, two):
+        assert_exact(double, single)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
