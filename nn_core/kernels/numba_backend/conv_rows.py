@@ -88,13 +88,28 @@ def _add_window_products(out, row, lanes, weights):
 
 @jit(fastmath=REDUCTION_FASTMATH)
 def _add_tap_gradients(grads, row, lanes, values):
-    """grads[j, q] += row[j*lanes + q] * values[q], for j < len(grads), q < len(values)."""
+    """grads[j, q] += row[j*lanes + q] * values[q], for j < len(grads), q < len(values).
+
+    Three taps per pass, as ``_add_window_products``: each value is loaded once for three."""
     length = values.shape[0]
-    for j in range(grads.shape[0]):
+    j = 0
+    while j + 3 <= grads.shape[0]:
+        first = row[j * lanes : j * lanes + length]
+        second = row[(j + 1) * lanes : (j + 1) * lanes + length]
+        third = row[(j + 2) * lanes : (j + 2) * lanes + length]
+        g1, g2, g3 = grads[j], grads[j + 1], grads[j + 2]
+        for q in range(length):
+            value = values[q]
+            g1[q] += first[q] * value
+            g2[q] += second[q] * value
+            g3[q] += third[q] * value
+        j += 3
+    while j < grads.shape[0]:
         shifted = row[j * lanes : j * lanes + length]
         target = grads[j]
         for q in range(length):
             target[q] += shifted[q] * values[q]
+        j += 1
 
 
 @jit
