@@ -76,14 +76,33 @@ def calls_per_sample(function: Callable[[], object], target_seconds: float) -> i
     return max(1, min(10_000, round(target_seconds / max(once, 1e-7))))
 
 
+def settle(function: Callable[[], object], seconds: float) -> None:
+    """Call ``function()`` untimed, at least once, for about ``seconds``.
+
+    Before a sample of one library that follows another's: the previous library's idle
+    worker threads keep spinning on the cores for a while (OpenBLAS's for about 2^28
+    cycles, about 0.1 s here; PyTorch's OpenMP threads for a few ms), and a sample taken
+    meanwhile measures the contention, not the kernel. Settling also wakes the function's
+    own threads, as in a loop that calls it over and over.
+    """
+    end = time.perf_counter() + seconds
+    function()
+    while time.perf_counter() < end:
+        function()
+
+
 def time_alternating(
-    functions: dict[str, Callable[[], object]], repeats: int, target_seconds: float
+    functions: dict[str, Callable[[], object]],
+    repeats: int,
+    target_seconds: float,
+    settle_seconds: float = 0.0,
 ) -> dict[str, list[float]]:
     """Seconds per call of each function, ``repeats`` samples each, taken alternately.
 
     functions: name -> zero-argument callable, already warmed up. Each sample is a run of
-    back-to-back calls lasting about ``target_seconds``; in each round every function gives
-    one sample, the order reversed every other round. Returns name -> list of seconds.
+    back-to-back calls lasting about ``target_seconds``, after ``settle`` for
+    ``settle_seconds`` when that is > 0; in each round every function gives one sample,
+    the order reversed every other round. Returns name -> list of seconds.
     """
     inner = {
         name: calls_per_sample(function, target_seconds) for name, function in functions.items()
@@ -92,6 +111,8 @@ def time_alternating(
     names = list(functions)
     for round_index in range(repeats):
         for name in names if round_index % 2 == 0 else reversed(names):
+            if settle_seconds > 0:
+                settle(functions[name], settle_seconds)
             samples[name].append(seconds_per_call(functions[name], inner[name]))
     return samples
 

@@ -107,7 +107,7 @@ FAMILIES = {
 
 
 # ---------------------------------------------------------------------------- running
-def run_case(case, implementations, backends, torch, repeats, target_seconds):
+def run_case(case, implementations, backends, torch, repeats, target_seconds, settle_seconds):
     """Result rows (one per implementation that has this op) for one case."""
     arrays = case.setup()
     functions, first_call = {}, {}
@@ -120,7 +120,7 @@ def run_case(case, implementations, backends, torch, repeats, target_seconds):
         first_call[impl] = time.perf_counter() - start
         function()
         functions[impl] = function
-    samples = _timing.time_alternating(functions, repeats, target_seconds)
+    samples = _timing.time_alternating(functions, repeats, target_seconds, settle_seconds)
     rows = []
     for impl, values in samples.items():
         seconds = _timing.median(values)
@@ -216,6 +216,13 @@ def main(argv=None):
         help="threads of every pool (BLAS, Numba, PyTorch); default: every core",
     )
     parser.add_argument("--no-torch", action="store_true", help="ours only")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=0.12,
+        help="seconds of untimed calls before each sample, for the previous implementation's "
+        "spinning threads to park (default 0.12; 0 with --quick)",
+    )
     parser.add_argument("--no-chart", action="store_true")
     parser.add_argument("--out", default=os.path.join("results", "benchmarks"))
     arguments = parser.parse_args(argv)
@@ -229,6 +236,7 @@ def main(argv=None):
 def _run(arguments, torch, thread_count):
     repeats = arguments.repeats or (3 if arguments.quick else 7)
     target_seconds = 0.002 if arguments.quick else 0.02
+    settle_seconds = 0.0 if arguments.quick else arguments.settle
     backends = our_backends()
     implementations = [*backends, *(["torch"] if torch is not None else [])]
     rng = np.random.default_rng(0)
@@ -244,7 +252,9 @@ def _run(arguments, torch, thread_count):
     results = []
     for family in arguments.families:
         for case in FAMILIES[family](shapes[family], rng, backends, torch):
-            rows = run_case(case, implementations, backends, torch, repeats, target_seconds)
+            rows = run_case(
+                case, implementations, backends, torch, repeats, target_seconds, settle_seconds
+            )
             for row in rows:
                 print(
                     f"{row['kernel']:38s} {row['shape']:28s} {row['implementation']:6s} "
@@ -274,6 +284,7 @@ def _run(arguments, torch, thread_count):
                 "quick": arguments.quick,
                 "repeats": repeats,
                 "target_sample_s": target_seconds,
+                "settle_s": settle_seconds,
                 "families": arguments.families,
                 "batch": arguments.batch,
                 "implementations": implementations,

@@ -176,3 +176,28 @@ def test_first_use_is_measured_in_a_fresh_process():
     for key in ("import_s", "first_step_s", "steady_step_s", "first_predict_s"):
         assert entry[key] > 0
     assert entry["first_use_s"] == pytest.approx(entry["first_step_s"] - entry["steady_step_s"])
+
+
+def test_each_sample_follows_a_settle_period_of_untimed_calls(monkeypatch):
+    from benchmarks import _timing
+
+    clock = [0.0]
+    monkeypatch.setattr(_timing.time, "perf_counter", lambda: clock[0])
+    calls = {"a": 0, "b": 0}
+
+    def call(name):
+        def function():
+            calls[name] += 1
+            clock[0] += 1 / 64  # every call takes 1/64 s of the fake clock (exact in binary)
+
+        return function
+
+    functions = {name: call(name) for name in calls}
+    samples = _timing.time_alternating(functions, repeats=3, target_seconds=0.0)
+    # calls_per_sample's probe (1 call) and 3 samples of 1 call each, no settling
+    assert calls == {"a": 4, "b": 4}
+    assert samples == {"a": [1 / 64] * 3, "b": [1 / 64] * 3}
+    calls.update(a=0, b=0)
+    _timing.time_alternating(functions, repeats=3, target_seconds=0.0, settle_seconds=4 / 64)
+    # and now a settle period of 4 calls (4/64 s) before each of the 3 samples
+    assert calls == {"a": 4 + 3 * 4, "b": 4 + 3 * 4}
