@@ -21,7 +21,8 @@ settings and ``torch.set_num_threads(2)``, trained by the usual loop (shuffled b
 
 Every implementation is warmed up first (a few batches and a predict: Numba's first-use
 compile is not in the timed rounds), then the rounds alternate between implementations
-(one epoch each, the order reversed every other round) and the median is reported.
+(one epoch each, the order reversed every other round, each after a pause of
+SETTLE_SECONDS for the previous one's idle threads to park) and the median is reported.
 ``--epoch-fraction f`` times the first f * 60000 images and scales to 60000 (the output
 says so). Inference: samples per second of ``predict`` on the test images at the model's
 batch size (PyTorch: ``sigmoid(model(batch))`` under ``torch.inference_mode``).
@@ -52,6 +53,10 @@ from . import _timing
 EPOCH_SAMPLES = 60000
 DEFAULT_THREADS = 2
 SEED = 0
+# A pause before each timed epoch or inference run, so that the previous implementation's
+# idle worker threads have stopped spinning on the cores (OpenBLAS's spin about 0.1 s
+# after a product, PyTorch's OpenMP threads a few ms; see _timing.settle).
+SETTLE_SECONDS = 0.15
 
 # name -> (architecture, optimizer, batch size)
 MODELS = {
@@ -317,9 +322,11 @@ def run_model(model_name, torch, backends, rounds, fraction, inference_samples):
     for round_index in range(rounds):
         order = names if round_index % 2 == 0 else names[::-1]
         for name in order:
+            time.sleep(SETTLE_SECONDS)
             epoch_s[name].append(runners[name]() * scale)
         if model_name in INFERENCE_MODELS:
             for name in order:
+                time.sleep(SETTLE_SECONDS)
                 predict_s[name].append(predictors[name]())
         load = os.getloadavg()[0]
         summary = ", ".join(f"{name} {epoch_s[name][-1]:.3f}" for name in names)
