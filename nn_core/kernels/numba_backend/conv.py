@@ -387,11 +387,12 @@ def _sum_chunks(partial, out):
 # 2-core machine; ``python -m benchmarks.conv_strategies`` prints the table):
 #
 # * Stride 1 with one input channel or one filter: the row loops of conv_rows, for all
-#   three maps and on any thread count (1 thread / 2 threads: 28x28x1 -> 16 forward 1.45
-#   / 0.86 ms against 2.95 / 1.88 for the best other path, backward-kernel 1.80 / 0.87
-#   against 2.39 / 1.65; 28x28x16 -> 1 forward 1.71 / 1.11 against 3.94 / 1.97,
-#   backward-input 1.35 / 0.82 against 3.79 / 1.85, backward-kernel 1.91 / 1.06 against
-#   3.06 / 1.65). The rest of this list is about the other convolutions.
+#   three maps and on any thread count (1 thread / 2 threads: 28x28x1 -> 16 forward 1.36
+#   / 0.74 ms against 2.94 / 1.68 for the best other path, backward-input 1.67 / 0.91
+#   against 1.86 / 1.54, backward-kernel 1.63 / 0.73 against 2.51 / 1.68; 28x28x16 -> 1
+#   forward 1.85 / 0.86 against 3.95 / 1.97, backward-input 1.55 / 0.71 against 3.80 /
+#   1.69, backward-kernel 2.01 / 0.92 against 3.14 / 1.63). The rest of this list is
+#   about the other convolutions.
 # * 1 to 3 filters: the direct loops. The GEMM's output is then one to three columns wide
 #   and it degenerates into a memory-bound matrix-vector product (28x28x16 -> 1, 1 thread:
 #   forward 3.9 ms direct against 5.0 ms GEMM, backward-input 3.7 against 21,

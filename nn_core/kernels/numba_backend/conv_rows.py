@@ -30,10 +30,11 @@ one channel: dW[i, j, 0, f] = sum_{n, oh, ow} wide[oh + i, j*F + ow*F + f] * dz[
 The backward-input map of a stride-1 convolution is itself a stride-1 convolution (of dL/dz
 with the flipped kernel), so it uses the same two forward kernels (see ``conv.py``).
 
-Measured, batch 128, 3x3 same, against the per-pixel loops, medians of 15 alternating
-calls, 1 thread / 2 threads: 28x28x1 -> 16 forward 3.0 / 1.7 ms -> 2.0 / 1.0 ms,
-kernel gradient 2.6 / 1.9 -> 1.8 / 1.0; 28x28x16 -> 1 forward 4.0 / 2.0 -> 2.2 / 1.4,
-kernel gradient 3.6 / 1.6 -> 2.2 / 1.3.
+Measured with ``python -m benchmarks.conv_strategies`` (batch 128, 3x3 same, best of 3),
+1 thread / 2 threads, against the best of the other two algorithms: 28x28x1 -> 16 forward
+1.36 / 0.74 ms against 2.94 / 1.68, kernel gradient 1.63 / 0.73 against 2.51 / 1.68;
+28x28x16 -> 1 forward 1.85 / 0.86 against 3.95 / 1.97, backward-input 1.55 / 0.71
+against 3.80 / 1.69, kernel gradient 2.01 / 0.92 against 3.14 / 1.63.
 """
 
 from __future__ import annotations
@@ -127,8 +128,8 @@ def _pad_image(image, top, left, lanes, padded):
     ``left`` pixels on the left (the rest of the border below and on the right).
 
     One image at a time into a scratch array that stays in cache: np.pad of the whole
-    batch (7.4 MB for 28x28x16, batch 128) cost 2 ms per training step of the conv
-    autoencoder, most of it in page faults of the fresh array."""
+    batch (a fresh 7.4 MB array for 28x28x16, batch 128, filled twice) took about 2.5 ms
+    of each conv-autoencoder training step (cProfile, 2 threads)."""
     padded[:] = 0
     first = left * lanes
     for h in range(image.shape[0]):
