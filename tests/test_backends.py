@@ -465,6 +465,9 @@ POOL_GEOMETRIES = [
     ((2, 7, 7, 3), (2, 2), (2, 2), (0, 1, 0, 1)),
     ((3, 6, 9, 2), (3, 2), (1, 2), (1, 1, 0, 1)),
     ((2, 5, 5, 4), (3, 3), (2, 2), (1, 1, 1, 1)),
+    # windows that tile the input, with a last row and column that no window reaches
+    ((2, 7, 5, 3), (2, 2), (2, 2), (0, 0, 0, 0)),
+    ((2, 5, 7, 2), (2, 3), (2, 3), (1, 0, 2, 1)),
 ]
 
 
@@ -500,6 +503,24 @@ def test_pooling_agrees(geometry, dtype):
         reference.avg_pool2d_backward(np.abs(grad_y), x.shape, pool, strides, padding),
         overlap + 1,
     )
+
+
+@pytest.mark.parametrize("geometry", POOL_GEOMETRIES, ids=str)
+def test_max_pool_backward_writes_every_cell(geometry, monkeypatch):
+    # Output arrays start as NaN instead of whatever np.empty returns (often zeros): a
+    # cell the kernel forgets (one that no window reaches) then shows.
+    x_shape, pool, strides, padding = geometry
+    x = random(np.random.default_rng(8), x_shape, np.float32)
+    y, argmax = reference.max_pool2d_forward(x, pool, strides, padding)
+    grad_y = random(np.random.default_rng(9), y.shape, np.float32)
+    expected = reference.max_pool2d_backward(grad_y, argmax, x.shape, pool, strides, padding)
+    empty = np.empty
+    monkeypatch.setattr(np, "empty", lambda *args, **kwargs: empty(*args, **kwargs) * np.nan)
+    actual = fast.max_pool2d_backward(grad_y, argmax, x.shape, pool, strides, padding)
+    monkeypatch.undo()
+    assert not np.isnan(actual).any()
+    # (overlapping windows add in another order than the reference: round-off)
+    np.testing.assert_allclose(actual, expected, rtol=1e-6, atol=1e-6)
 
 
 def test_max_pooling_of_nan_and_minus_infinity_matches_numpy():
