@@ -18,6 +18,12 @@ process; ``torch`` is the same operation in PyTorch on the CPU (NCHW tensors, as
 model holds them; backward maps through the ATen backward ops that autograd calls), with
 ``torch.set_num_threads(<cores>)``. Without PyTorch, ours only.
 
+Timing: per case, the implementations take turns, 7 samples each (the order reversed
+every other round), each sample a run of calls lasting about 20 ms, after 0.12 s of
+untimed calls of its own (``--settle``): otherwise a sample taken right after another
+implementation's measures that one's idle threads still spinning on the cores (OpenBLAS's
+for about 0.1 s) as much as the kernel. The median is reported.
+
 Reference line: the machine's float32 GEMM peak, a 2048^3 ``np.matmul`` on one BLAS
 thread and on every core. FLOPs: 2 x multiply-adds for products and convolutions; for the
 memory-bound kernels (pooling, upsampling, element-wise, losses, optimizer updates) one
