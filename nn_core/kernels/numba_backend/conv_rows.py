@@ -60,27 +60,34 @@ def applies(kernel_shape, strides, padding):
 
 
 # ---------------------------------------------------------------------- row products
+@jit
+def _tap_run(row, j, lanes, length):
+    """row[j*lanes : j*lanes + length]: the input values that tap j multiplies into an
+    output row of ``length`` values. A slice, so that the loops over it index from 0:
+    an index computed as j*lanes + q inside the loop kept LLVM from vectorising it
+    (Numba's negative-index check), 4x slower."""
+    return row[j * lanes : j * lanes + length]
+
+
 @jit(fastmath=REDUCTION_FASTMATH)
 def _add_window_products(out, row, lanes, weights):
     """out[q] += sum_j row[j*lanes + q] * weights[j, q], for q < len(out), j < len(weights).
 
     Three taps per pass over out (a whole 3-wide kernel row in one pass), which saves two
-    thirds of the loads and stores of out. The slices keep every index of the loops
-    non-negative; an index computed as j*lanes + q inside the loop kept LLVM from
-    vectorising it (Numba's negative-index check), 4x slower.
+    thirds of the loads and stores of out.
     """
     length = out.shape[0]
     j = 0
     while j + 3 <= weights.shape[0]:
-        first = row[j * lanes : j * lanes + length]
-        second = row[(j + 1) * lanes : (j + 1) * lanes + length]
-        third = row[(j + 2) * lanes : (j + 2) * lanes + length]
+        first = _tap_run(row, j, lanes, length)
+        second = _tap_run(row, j + 1, lanes, length)
+        third = _tap_run(row, j + 2, lanes, length)
         w1, w2, w3 = weights[j], weights[j + 1], weights[j + 2]
         for q in range(length):
             out[q] += first[q] * w1[q] + second[q] * w2[q] + third[q] * w3[q]
         j += 3
     while j < weights.shape[0]:
-        shifted = row[j * lanes : j * lanes + length]
+        shifted = _tap_run(row, j, lanes, length)
         w = weights[j]
         for q in range(length):
             out[q] += shifted[q] * w[q]
@@ -95,9 +102,9 @@ def _add_tap_gradients(grads, row, lanes, values):
     length = values.shape[0]
     j = 0
     while j + 3 <= grads.shape[0]:
-        first = row[j * lanes : j * lanes + length]
-        second = row[(j + 1) * lanes : (j + 1) * lanes + length]
-        third = row[(j + 2) * lanes : (j + 2) * lanes + length]
+        first = _tap_run(row, j, lanes, length)
+        second = _tap_run(row, j + 1, lanes, length)
+        third = _tap_run(row, j + 2, lanes, length)
         g1, g2, g3 = grads[j], grads[j + 1], grads[j + 2]
         for q in range(length):
             value = values[q]
@@ -106,7 +113,7 @@ def _add_tap_gradients(grads, row, lanes, values):
             g3[q] += third[q] * value
         j += 3
     while j < grads.shape[0]:
-        shifted = row[j * lanes : j * lanes + length]
+        shifted = _tap_run(row, j, lanes, length)
         target = grads[j]
         for q in range(length):
             target[q] += shifted[q] * values[q]

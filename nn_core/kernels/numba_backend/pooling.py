@@ -214,6 +214,7 @@ def max_pool2d_backward(grad_y, argmax, input_shape, pool_size, strides, padding
     grad_y = contiguous(grad_y)
     if not grad_y.size:
         return np.zeros(tuple(input_shape), dtype=grad_y.dtype)
+    argmax = contiguous(argmax, np.int64)
     grad_x = np.empty(tuple(input_shape), dtype=grad_y.dtype)  # the kernels write every cell
     tiled = (
         tuple(strides) == tuple(pool_size)
@@ -221,13 +222,12 @@ def max_pool2d_backward(grad_y, argmax, input_shape, pool_size, strides, padding
         and padding[2] < pool_size[1]
     )
     if tiled:
-        argmax = contiguous(argmax, np.int64)
         _max_pool_backward_tiled(grad_y, argmax, *pool_size, padding[0], padding[2], grad_x)
         return grad_x
     window = np.arange(pool_size[0] * pool_size[1])
     _max_pool_backward(
         grad_y,
-        contiguous(argmax, np.int64),
+        argmax,
         window // pool_size[1],
         window % pool_size[1],
         *strides,
