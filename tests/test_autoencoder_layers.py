@@ -7,10 +7,16 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 import nn_core as nn
 from nn_core.gradcheck import check_layer, check_model
+
+try:  # PyTorch is optional: the tests against its autograd skip without it
+    import torch
+except ImportError:
+    torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
 
 L = nn.layers
 R = nn.regularizers
@@ -48,6 +54,7 @@ def test_dense_transposed_reuses_the_kernel_and_owns_only_a_bias():
     np.testing.assert_allclose(tied.forward(x), expected, rtol=1e-12)
 
 
+@needs_torch
 def test_tied_kernel_gradient_is_the_sum_of_both_uses_as_torch_computes_it():
     model, dense, tied = tied_pair()
     model.compile(optimizer="sgd", loss="mse")
@@ -113,6 +120,7 @@ def test_dense_transposed_config_names_the_tied_layer_and_load_model_relinks_it(
 
 
 # ---------------------------------------------------------------------- ContractiveDense
+@needs_torch
 @pytest.mark.parametrize("activation", ["sigmoid", "relu"])
 def test_contractive_penalty_and_gradients_match_torch_jacobians(activation):
     weight = 0.7
@@ -169,6 +177,7 @@ def kl_reference(rho, batch_means):
     )
 
 
+@needs_torch
 def test_kl_sparsity_on_a_layer_adds_exactly_the_documented_penalty_and_its_gradient():
     rho, beta = 0.1, 3.0
     layer = L.Dense(4, activation="sigmoid", activity_regularizer=R.KLSparsity(rho, beta))
@@ -213,6 +222,7 @@ def test_kl_sparsity_value_gradient_config_and_errors():
 
 
 # ---------------------------------------------------------------------- GaussianSampling
+@needs_torch
 def test_gaussian_sampling_reparameterises_and_its_penalty_is_the_mean_kl():
     layer = L.GaussianSampling(kl_weight=0.5)
     layer.set_rng(np.random.default_rng(4))
@@ -234,6 +244,7 @@ def test_gaussian_sampling_reparameterises_and_its_penalty_is_the_mean_kl():
 
 
 # ---------------------------------------------------------------------- losses, corruption
+@needs_torch
 def test_summed_binary_crossentropy_is_torch_sum_over_pixels_per_sample():
     y, p = rng_array((4, 6)), rng_array((4, 6), seed=1, low=0.05, high=0.95)
     loss = nn.losses.get("summed_binary_crossentropy")
