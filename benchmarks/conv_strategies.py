@@ -1,13 +1,13 @@
-"""Direct loops vs im2col + BLAS vs row loops for each convolution map, on the Keras-blog
-conv autoencoder's seven 3x3 shapes (batch 128): the measurements behind
-``nn_core.kernels.numba_backend.conv._strategy``.
+"""Direct loops vs im2col + BLAS vs plane loops for each convolution map, on the Keras-blog
+conv autoencoder's seven 3x3 shapes and a few with more channels (batch 128): the
+measurements behind ``nn_core.kernels.numba_backend.conv._strategy``.
 
     python -m benchmarks.conv_strategies [--dtype float64] [--threads N]
 
 Prints milliseconds per call (best of three runs) for the forward, backward-input and
 backward-kernel maps, computed by the Numba backend's direct loops, by its im2col + BLAS
-path, by its row loops (``conv_rows``: stride 1 with one input channel or one filter; "-"
-where they do not apply), by the path ``_strategy`` chooses, and by the NumPy reference.
+path, by its plane loops (``conv_planes``, stride 1), by the path ``_strategy`` chooses,
+and by the NumPy reference.
 The choice depends on the Numba thread count, so compare ``--threads 1`` with
 ``--threads 2``.
 """
@@ -23,9 +23,11 @@ import numpy as np
 from nn_core import threads
 from nn_core.kernels import numba_backend as fast
 from nn_core.kernels import numpy_backend as reference
-from nn_core.kernels.numba_backend import conv, conv_rows
+from nn_core.kernels.numba_backend import conv
 
-# (name, H, W, C, F, padding) of the autoencoder's layers
+# (name, H, W, C, F, padding): the autoencoder's layers, then wider ones around the limits
+# of the plane loops (conv.PLANES_MAX_CHANNELS_TIMES_FILTERS and
+# PLANES_MAX_SMALLER_CHANNEL_COUNT)
 SHAPES = [
     ("28x28x1->16 same", 28, 28, 1, 16, (1, 1, 1, 1)),
     ("14x14x16->8 same", 14, 14, 16, 8, (1, 1, 1, 1)),
@@ -34,7 +36,11 @@ SHAPES = [
     ("8x8x8->8 same", 8, 8, 8, 8, (1, 1, 1, 1)),
     ("16x16x8->16 valid", 16, 16, 8, 16, (0, 0, 0, 0)),
     ("28x28x16->1 same", 28, 28, 16, 1, (1, 1, 1, 1)),
+    ("14x14x32->8 same", 14, 14, 32, 8, (1, 1, 1, 1)),
+    ("14x14x16->16 same", 14, 14, 16, 16, (1, 1, 1, 1)),
+    ("28x28x3->32 same", 28, 28, 3, 32, (1, 1, 1, 1)),
 ]
+AUTOENCODER_LAYERS = 7
 
 
 def milliseconds(function):
@@ -67,13 +73,14 @@ def main(argv=None):
 def _measure(arguments):
     rng = np.random.default_rng(0)
     chosen = conv._strategy
-    totals = {"direct": 0.0, "gemm": 0.0, "rows": 0.0, "chosen": 0.0, "numpy": 0.0}
+    columns = ("direct", "gemm", "planes", "chosen", "numpy")
+    totals = dict.fromkeys(columns, 0.0)
     print(
         f"Numba threads: {threads.get_numba_threads()}, BLAS threads: {threads.get_blas_threads()}"
     )
-    print(f"{'shape':20s} map  direct    gemm    rows  chosen   numpy  (ms, {arguments.dtype})")
+    print(f"{'shape':20s} map  direct    gemm  planes  chosen   numpy  (ms, {arguments.dtype})")
     try:
-        for name, height, width, channels, filters, padding in SHAPES:
+        for index, (name, height, width, channels, filters, padding) in enumerate(SHAPES):
             x = rng.standard_normal((arguments.batch, height, width, channels))
             x = x.astype(arguments.dtype)
             kernel = rng.standard_normal((3, 3, channels, filters)).astype(arguments.dtype)
@@ -86,33 +93,25 @@ def _measure(arguments):
                 "bin": ("conv2d_backward_input", (grad, kernel, x.shape, strides, padding)),
                 "bk": ("conv2d_backward_kernel", (x, grad, kernel.shape, strides, padding)),
             }
-            rows_apply = conv_rows.applies(kernel.shape, strides, padding)
             for map_name, (op, op_arguments) in maps.items():
                 row = {}
-                for strategy in ("direct", "gemm", "rows", "chosen"):
-                    if strategy == "rows" and not rows_apply:
-                        continue
+                for strategy in ("direct", "gemm", "planes", "chosen"):
                     conv._strategy = (
                         chosen if strategy == "chosen" else (lambda *args, use=strategy: use)
                     )
                     row[strategy] = milliseconds(partial(getattr(fast, op), *op_arguments))
                 conv._strategy = chosen
                 row["numpy"] = milliseconds(partial(getattr(reference, op), *op_arguments))
-                for key, value in row.items():
-                    totals[key] += value
-                cells = "  ".join(
-                    f"{row[key]:6.2f}" if key in row else f"{'-':>6s}"
-                    for key in ("direct", "gemm", "rows", "chosen", "numpy")
-                )
+                if index < AUTOENCODER_LAYERS:
+                    for key, value in row.items():
+                        totals[key] += value
+                cells = "  ".join(f"{row[key]:6.2f}" for key in columns)
                 print(f"{name:20s} {map_name:4s} {cells}")
+            if index == AUTOENCODER_LAYERS - 1:
+                cells = "  ".join(f"{totals[key]:6.2f}" for key in columns)
+                print(f"{'autoencoder total':25s} {cells}")
     finally:
         conv._strategy = chosen
-    # (the row loops apply to two of the seven layers only, so they have no total)
-    cells = "  ".join(
-        f"{totals[key]:6.2f}" if key != "rows" else f"{'-':>6s}"
-        for key in ("direct", "gemm", "rows", "chosen", "numpy")
-    )
-    print(f"{'total':25s} {cells}")
 
 
 if __name__ == "__main__":

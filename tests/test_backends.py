@@ -30,7 +30,7 @@ from nn_core._gradcheck_report import LAYER_EXAMPLES, discovered_layers  # noqa:
 from nn_core.gradcheck import check_layer  # noqa: E402
 from nn_core.kernels import numba_backend as fast  # noqa: E402
 from nn_core.kernels import numpy_backend as reference  # noqa: E402
-from nn_core.kernels.numba_backend import _jit, _math, conv_rows  # noqa: E402
+from nn_core.kernels.numba_backend import _jit, _math, conv_planes  # noqa: E402
 from nn_core.kernels.numba_backend import conv as fast_conv  # noqa: E402
 
 DTYPES = [np.float32, np.float64]
@@ -270,22 +270,26 @@ CONV_GEOMETRIES = [
     ((2, 4, 5, 2), (1, 1, 2, 3), (3, 2), (0, 0, 0, 0)),
     ((2, 7, 7, 8), (3, 3, 8, 8), (1, 1), (1, 1, 1, 1)),
     ((2, 6, 5, 3), (3, 2, 3, 2), (1, 1), (0, 2, 1, 0)),
-    # one channel / one filter at stride 1 (the row kernels), kernels 3, 2 and 4 wide
+    # stride 1 (the plane loops), kernels 3, 2, 4, 1 and 5 wide, one channel or one filter
     ((3, 7, 6, 1), (3, 3, 1, 5), (1, 1), (1, 1, 1, 1)),
     ((2, 6, 7, 1), (2, 4, 1, 3), (1, 1), (0, 1, 2, 1)),
     ((3, 5, 6, 4), (3, 2, 4, 1), (1, 1), (2, 0, 0, 1)),
-    # one channel, padding as wide as the kernel: not for the row kernels
+    ((2, 5, 4, 6), (1, 1, 6, 2), (1, 1), (0, 0, 0, 0)),
+    ((2, 9, 8, 3), (5, 5, 3, 4), (1, 1), (2, 2, 3, 1)),
+    # 11 images: uneven chunks of the batch in the kernel gradients
+    ((11, 6, 7, 3), (3, 3, 3, 4), (1, 1), (1, 1, 0, 1)),
+    # padding as wide as the kernel: not for the plane loops
     ((2, 4, 4, 1), (2, 2, 1, 3), (1, 1), (2, 1, 0, 2)),
 ]
 
 
 @pytest.fixture(params=fast_conv.STRATEGIES)
 def conv_strategy(request, monkeypatch):
-    """Run the test with every convolution forced through one of the algorithms (the row
-    kernels where they apply, the direct loops elsewhere)."""
+    """Run the test with every convolution forced through one of the algorithms (the plane
+    loops where they apply, the direct loops elsewhere)."""
 
-    def forced(op, kernel_shape, strides, padding, multiply_adds):
-        if request.param == "rows" and not conv_rows.applies(kernel_shape, strides, padding):
+    def forced(op, kernel_shape, strides, padding, multiply_adds, output_hw):
+        if request.param == "planes" and not conv_planes.applies(kernel_shape, strides, padding):
             return "direct"
         return request.param
 
@@ -400,15 +404,15 @@ def test_conv_products_in_chunks_agree_and_do_not_depend_on_threads(images_per_c
     )
 
 
-@pytest.mark.parametrize("kernel_shape", [(3, 3, 1, 5), (3, 2, 4, 1)], ids=str)
-def test_row_kernels_do_not_depend_on_threads(kernel_shape, monkeypatch):
+@pytest.mark.parametrize("kernel_shape", [(3, 3, 1, 5), (3, 2, 4, 1), (3, 3, 3, 4)], ids=str)
+def test_plane_loops_do_not_depend_on_threads(kernel_shape, monkeypatch):
     # 11 images: the kernel gradient's 8 fixed chunks are uneven, and two threads split
     # both the images of the forward map and the chunks.
     x, kernel, bias, grad_z = _conv_arrays(
         ((11, 6, 7, kernel_shape[2]), kernel_shape, (1, 1), (1, 1, 0, 1)), np.float32
     )
     padding = (1, 1, 0, 1)
-    monkeypatch.setattr(fast_conv, "_strategy", lambda *args: "rows")
+    monkeypatch.setattr(fast_conv, "_strategy", lambda *args: "planes")
     monkeypatch.setattr(_jit, "PARALLEL_MIN_WORK", 0)
 
     def all_maps():

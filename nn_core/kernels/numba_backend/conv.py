@@ -3,14 +3,15 @@
 Three ways to compute each of the three maps (forward, backward-input, backward-kernel),
 chosen per shape by ``_strategy`` from measurements on the Keras-blog conv autoencoder:
 
+* for stride 1 with few channels and filters, shifted products of whole channel planes
+  (``conv_planes``);
+
 * direct loops in Numba over the output pixels, parallel over the batch, with the
   innermost loop over the longer of the two channel axes so that it vectorises; no
   padded copy and no patch matrix (the patch matrix of a 3x3 conv is 9x the input,
   and moving it through memory costs more than the arithmetic for small channel counts);
 * im2col (a strided NumPy copy, see ``_copy_padded_patches``) + one BLAS matrix product, as
-  the reference does;
-* for stride 1 with one input channel or one filter, loops along whole image rows
-  (``conv_rows``).
+  the reference does.
 
 Layouts: x (N, H, W, C), kernel (kh, kw, C, F), z (N, OH, OW, F); padding is an explicit
 (top, bottom, left, right) and OH = (H + top + bottom - kh) // sh + 1 (OW alike).
@@ -31,7 +32,7 @@ import numpy as np
 
 from ... import threads
 from ..numpy_backend.conv import _check_grad_shape, conv_output_size, same_padding
-from . import conv_rows
+from . import conv_planes
 from ._jit import REDUCTION_CHUNKS, REDUCTION_FASTMATH, chunk_start, contiguous, jit
 from .dense import SPLIT_MIN_MULTIPLY_ADDS, matmul, run_in_parts
 
@@ -386,13 +387,28 @@ def _sum_chunks(partial, out):
 # Measured on the Keras-blog conv autoencoder's seven 3x3 shapes (batch 128, float32, the
 # 2-core machine; ``python -m benchmarks.conv_strategies`` prints the table):
 #
-# * Stride 1 with one input channel or one filter: the row loops of conv_rows, for all
-#   three maps and on any thread count (1 thread / 2 threads: 28x28x1 -> 16 forward 1.36
-#   / 0.74 ms against 2.94 / 1.68 for the best other path, backward-input 1.67 / 0.91
-#   against 1.86 / 1.54, backward-kernel 1.63 / 0.73 against 2.51 / 1.68; 28x28x16 -> 1
-#   forward 1.85 / 0.86 against 3.95 / 1.97, backward-input 1.55 / 0.71 against 3.80 /
-#   1.69, backward-kernel 2.01 / 0.92 against 3.14 / 1.63). The rest of this list is
-#   about the other convolutions.
+# * Stride 1, C*F <= PLANES_MAX_CHANNELS_TIMES_FILTERS, min(C, F) <=
+#   PLANES_MAX_SMALLER_CHANNEL_COUNT and at least PLANES_MIN_OUTPUT_PIXELS output pixels:
+#   the plane loops of conv_planes, for all three maps. Their speed is about 45 GFLOP/s
+#   per core whatever the shape, so their time grows with C*F, while the GEMM's speed
+#   grows with the width of its product; on small maps their per-image set-up shows. All
+#   seven layers of the autoencoder but 4x4x8 -> 8 qualify. 2 threads / 1 thread, ms,
+#   planes against the best other path (forward, backward-input, backward-kernel):
+#     28x28x1 -> 16    0.67 0.70 0.68 / 1.37 1.35 1.31  against 1.82 2.03 1.73 / 2.92 1.85 2.48
+#     14x14x16 -> 8    0.87 0.86 0.89 / 1.75 1.73 1.73  against 1.40 0.93 1.32 / 2.27 1.81 2.20
+#     7x7x8 -> 8       0.25 0.26 0.23 / 0.48 0.49 0.43  against 0.38 0.26 0.33 / 0.39 0.28 0.37
+#     8x8x8 -> 8       0.25 0.25 0.28 / 0.46 0.46 0.48  against 0.48 0.32 0.44 / 0.48 0.35 0.44
+#     16x16x8 -> 16    0.88 1.05 0.91 / 1.77 2.15 1.72  against 0.99 0.83 0.87 / 1.49 1.37 1.38
+#     28x28x16 -> 1    0.71 0.67 0.67 / 1.35 1.39 1.32  against 2.05 1.81 1.79 / 4.00 3.79 3.37
+#     4x4x8 -> 8       0.14 0.15 0.12 / 0.27 0.27 0.21  against 0.17 0.10 0.11 / 0.16 0.10 0.15
+#     14x14x32 -> 8    1.66 1.67 1.68 / 3.61 3.32 3.53  against 2.84 2.20 2.50 / 4.42 4.90 4.57
+#     14x14x16 -> 16   1.63 1.63 1.64 / 3.23 3.36 3.30  against 1.61 1.27 1.49 / 2.72 2.59 2.66
+#   The 21 maps of the seven layers take 11.5 ms on 2 threads, against 15.3 ms with the
+#   choice before the plane loops (row loops for one channel or one filter, the rules
+#   below for the rest). On 1 thread they take 22.1 against 23.0 ms: there the GEMM stays
+#   faster for 16x16x8 -> 16 and the 7x7 and 8x8 maps. A choice by thread count would
+#   gain about 1.5 ms on 1 thread; not made, as this machine trains on 2.
+#   The rest of this list is about the convolutions outside these limits.
 # * 1 to 3 filters: the direct loops. The GEMM's output is then one to three columns wide
 #   and it degenerates into a memory-bound matrix-vector product (28x28x16 -> 1, 1 thread:
 #   forward 3.9 ms direct against 5.0 ms GEMM, backward-input 3.7 against 21,
@@ -411,20 +427,29 @@ def _sum_chunks(partial, out):
 # * For dL/dx, GEMM + col2im ties with or beats the direct loops from 4 filters on, on
 #   any thread count (7x7x8 -> 8, 2 threads: 0.28 and 0.28 ms; 14x14x16 -> 8: 0.96 against
 #   1.81).
+PLANES_MAX_CHANNELS_TIMES_FILTERS = 256
+PLANES_MAX_SMALLER_CHANNEL_COUNT = 8
+PLANES_MIN_OUTPUT_PIXELS = 32
 DIRECT_MAX_FILTERS = 3
 DIRECT_MAX_FORWARD_CHANNELS = 3
 
 
-STRATEGIES = ("direct", "gemm", "rows")
+STRATEGIES = ("direct", "gemm", "planes")
 
 
-def _strategy(op, kernel_shape, strides, padding, multiply_adds):
+def _strategy(op, kernel_shape, strides, padding, multiply_adds, output_hw):
     """Which of STRATEGIES computes map ``op`` ("forward", "backward_input" or
-    "backward_kernel") of a conv with this kernel (kh, kw, C, F), strides, padding and
-    multiply-adds fastest at the current Numba thread count (see the measurements above)."""
+    "backward_kernel") of a conv with this kernel (kh, kw, C, F), strides, padding,
+    multiply-adds and output map (OH, OW) fastest at the current Numba thread count (see
+    the measurements above)."""
     _, _, channels, filters = kernel_shape
-    if conv_rows.applies(kernel_shape, strides, padding):
-        return "rows"
+    if (
+        conv_planes.applies(kernel_shape, strides, padding)
+        and channels * filters <= PLANES_MAX_CHANNELS_TIMES_FILTERS
+        and min(channels, filters) <= PLANES_MAX_SMALLER_CHANNEL_COUNT
+        and output_hw[0] * output_hw[1] >= PLANES_MIN_OUTPUT_PIXELS
+    ):
+        return "planes"
     if filters <= DIRECT_MAX_FILTERS:
         return "direct"
     if op == "backward_input" or (threads.get_numba_threads() or 1) == 1:
@@ -457,9 +482,9 @@ def conv2d_forward(x, kernel, bias, strides, padding):
     kernel_h, kernel_w, channels, filters = kernel.shape
     out_h, out_w = _output_hw(x.shape, kernel.shape, strides, padding)
     multiply_adds = x.shape[0] * out_h * out_w * filters * kernel_h * kernel_w * channels
-    strategy = _strategy("forward", kernel.shape, strides, padding, multiply_adds)
-    if strategy == "rows":
-        return conv_rows.forward(x, kernel, bias, padding)
+    strategy = _strategy("forward", kernel.shape, strides, padding, multiply_adds, (out_h, out_w))
+    if strategy == "planes":
+        return conv_planes.forward(x, kernel, bias, padding)
     if strategy == "gemm":
         # z = im2col(x) @ W (+ bias), the rows of each chunk of images at a time.
         chunks = _PatchChunks(x, kernel_h, kernel_w, strides, padding)
@@ -516,11 +541,13 @@ def conv2d_backward_input(grad_z, kernel, input_shape, strides, padding):
     kernel_h, kernel_w, channels, filters = kernel.shape
     input_shape = tuple(int(d) for d in input_shape)
     multiply_adds = grad_z.size * kernel[..., 0].size
-    strategy = _strategy("backward_input", kernel.shape, strides, padding, multiply_adds)
-    if strategy == "rows":
-        # (the full padding is >= 0 wherever conv_rows applies)
+    strategy = _strategy(
+        "backward_input", kernel.shape, strides, padding, multiply_adds, grad_z.shape[1:3]
+    )
+    if strategy == "planes":
+        # (the full padding is >= 0 wherever conv_planes applies)
         flipped, full_padding = _as_full_convolution(kernel, padding)
-        return conv_rows.forward(grad_z, flipped, None, full_padding)
+        return conv_planes.forward(grad_z, flipped, None, full_padding)
     if strategy == "gemm":
         grad_z_rows = grad_z.reshape(-1, filters)
         grad_cols = _workspace((grad_z_rows.shape[0], kernel_h * kernel_w * channels), grad_z.dtype)
@@ -573,9 +600,11 @@ def conv2d_backward_kernel(x, grad_z, kernel_shape, strides, padding):
     kernel_h, kernel_w, channels, filters = (int(d) for d in kernel_shape)
     kernel_shape = (kernel_h, kernel_w, channels, filters)
     multiply_adds = grad_z.size * kernel_h * kernel_w * channels
-    strategy = _strategy("backward_kernel", kernel_shape, strides, padding, multiply_adds)
-    if strategy == "rows":
-        return conv_rows.kernel_gradient(x, grad_z, kernel_shape, padding)
+    strategy = _strategy(
+        "backward_kernel", kernel_shape, strides, padding, multiply_adds, grad_z.shape[1:3]
+    )
+    if strategy == "planes":
+        return conv_planes.kernel_gradient(x, grad_z, kernel_shape, padding)
     if strategy == "gemm":
         # dL/dW = sum over chunks of im2col(x_chunk).T @ dL/dz_chunk, added in chunk order.
         chunks = _PatchChunks(x, kernel_h, kernel_w, strides, padding)

@@ -1,0 +1,249 @@
+"""Stride-1 convolutions with few channels and few filters, one channel plane at a time
+(Numba backend).
+
+The middle layers of a small image autoencoder have 8 or 16 channels and 8 or 16 filters
+(14x14x16 -> 8 and 16x16x8 -> 16 in the Keras-blog model). In NHWC their innermost axes
+are too short for the vector units: a loop over 8 filters is below the 32 iterations
+LLVM's vectoriser needs (8 lanes, unrolled 4 times) and runs scalar, and im2col + BLAS
+spends its time copying the 9x larger patch matrix and in a product only 8 columns wide.
+
+Here each image is first copied into one flat plane per channel, zero-padded, in a scratch
+array that stays in cache (H_pad and W_pad are the padded height and width):
+
+    planes[c, h*W_pad + w] = x_pad[n, h, w, c]
+
+On that grid, kernel tap (i, j) shifts the whole plane by the constant offset
+i*W_pad + j. Computing the output on the padded-width grid too (p = oh*W_pad + ow, with
+W_pad - OW unused columns at the end of each row), each tap is one long element-wise
+product of contiguous vectors, which LLVM vectorises:
+
+    out[f, p] = bias[f] + sum_{c, i, j} kernel[i, j, c, f] * planes[c, p + i*W_pad + j]
+    z[n, oh, ow, f] = out[f, oh*W_pad + ow]                          (ow < OW)
+
+For ow < OW, p + i*W_pad + j stays inside padded row oh + i, so the unused columns never
+leak into the result; each plane has kw - 1 zeros more at its end for the last row's
+unused columns to read. The kernel gradient is the same shifted product, summed over p:
+
+    dW[i, j, c, f] = sum_{n, p} planes[c, p + i*W_pad + j] * grad_planes[f, p]
+
+with grad_planes[f, p] = dL/dz[n, oh, ow, f] and zero in the unused columns. The
+backward-input map of a stride-1 convolution is itself a stride-1 convolution (of dL/dz
+with the flipped kernel), so it uses ``forward`` (see ``conv.py``).
+
+The cost: the 2 - 15% unused columns (W_pad / OW = 16/14 for 14x14 "same") and the two
+copies between the layouts, against the GEMM path's patch matrix 9x the input.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from ._jit import REDUCTION_CHUNKS, REDUCTION_FASTMATH, chunk_start, jit
+
+
+def applies(kernel_shape, strides, padding):
+    """True when these kernels can compute this convolution: stride 1 and no padding as
+    wide as the kernel (so that the flipped convolution of the backward-input map needs
+    no negative padding). Whether they are the fastest way is ``conv._strategy``'s call."""
+    kernel_h, kernel_w = kernel_shape[:2]
+    top, bottom, left, right = padding
+    return tuple(strides) == (1, 1) and max(top, bottom) < kernel_h and max(left, right) < kernel_w
+
+
+# ---------------------------------------------------------------------- layouts
+@jit
+def _to_planes(image, top, left, padded_w, planes):
+    """planes (C, H_pad*W_pad + kw - 1) = image (H, W, C) zero-padded by ``top`` rows
+    above and ``left`` columns on the left, one channel per row:
+    planes[c, (top + h)*W_pad + left + w] = image[h, w, c], zero elsewhere."""
+    planes[:] = 0
+    for h in range(image.shape[0]):
+        start = (top + h) * padded_w + left
+        for w in range(image.shape[1]):
+            for c in range(image.shape[2]):
+                planes[c, start + w] = image[h, w, c]
+
+
+@jit
+def _from_planes(planes, padded_w, image):
+    """image (OH, OW, F) = planes (F, >= OH*W_pad) read on the padded-width grid:
+    image[oh, ow, f] = planes[f, oh*W_pad + ow]."""
+    for oh in range(image.shape[0]):
+        start = oh * padded_w
+        for ow in range(image.shape[1]):
+            for f in range(image.shape[2]):
+                image[oh, ow, f] = planes[f, start + ow]
+
+
+# ---------------------------------------------------------------------- shifted products
+@jit
+def _shifted(plane, offset, length):
+    """plane[offset : offset + length]. A slice, so that the loops over it index from 0:
+    an index computed as offset + p inside the loop keeps LLVM from vectorising it
+    (Numba's negative-index check)."""
+    return plane[offset : offset + length]
+
+
+@jit(fastmath=REDUCTION_FASTMATH)
+def _add_tap_products(out, plane, offsets, weights):
+    """out[p] += sum_t weights[t] * plane[offsets[t] + p], for p < len(out), t < len(weights).
+
+    Three taps per pass over out, which saves two thirds of its loads and stores."""
+    length = out.shape[0]
+    t = 0
+    while t + 3 <= weights.shape[0]:
+        first = _shifted(plane, offsets[t], length)
+        second = _shifted(plane, offsets[t + 1], length)
+        third = _shifted(plane, offsets[t + 2], length)
+        w1, w2, w3 = weights[t], weights[t + 1], weights[t + 2]
+        for p in range(length):
+            out[p] += w1 * first[p] + w2 * second[p] + w3 * third[p]
+        t += 3
+    while t < weights.shape[0]:
+        shifted = _shifted(plane, offsets[t], length)
+        weight = weights[t]
+        for p in range(length):
+            out[p] += weight * shifted[p]
+        t += 1
+
+
+@jit(fastmath=REDUCTION_FASTMATH)
+def _add_tap_dot_products(grads, plane, offsets, values):
+    """grads[t] += sum_p plane[offsets[t] + p] * values[p], for t < len(grads),
+    p < len(values). Three taps per pass, so that each value is loaded once for three."""
+    length = values.shape[0]
+    t = 0
+    while t + 3 <= grads.shape[0]:
+        first = _shifted(plane, offsets[t], length)
+        second = _shifted(plane, offsets[t + 1], length)
+        third = _shifted(plane, offsets[t + 2], length)
+        sum1 = sum2 = sum3 = grads.dtype.type(0)
+        for p in range(length):
+            value = values[p]
+            sum1 += first[p] * value
+            sum2 += second[p] * value
+            sum3 += third[p] * value
+        grads[t] += sum1
+        grads[t + 1] += sum2
+        grads[t + 2] += sum3
+        t += 3
+    while t < grads.shape[0]:
+        shifted = _shifted(plane, offsets[t], length)
+        total = grads.dtype.type(0)
+        for p in range(length):
+            total += shifted[p] * values[p]
+        grads[t] += total
+        t += 1
+
+
+# ---------------------------------------------------------------------- forward
+@jit(parallel=True, fastmath=REDUCTION_FASTMATH)
+def _forward(x, weights, bias, offsets, top, left, padded_w, z):
+    """z (N, OH, OW, F) = conv of x (N, H, W, C), stride 1, padded by ``top`` and
+    ``left`` (and as much below and on the right as the padded size H_pad x W_pad needs),
+    with weights (F, C, kh*kw) = kernel[i, j, c, f] at [f, c, i*kw + j] and offsets
+    (kh*kw,) = i*W_pad + j. A plane of OH*W_pad + offsets[-1] = H_pad*W_pad + kw - 1
+    values holds every value the shifted products read."""
+    channels, filters = x.shape[3], z.shape[3]
+    length = z.shape[1] * padded_w
+    for n in numba.prange(x.shape[0]):
+        planes = np.empty((channels, length + offsets[-1]), dtype=z.dtype)
+        out = np.empty((filters, length), dtype=z.dtype)
+        _to_planes(x[n], top, left, padded_w, planes)
+        for f in range(filters):
+            out[f] = bias[f]
+            for c in range(channels):
+                _add_tap_products(out[f], planes[c], offsets, weights[f, c])
+        _from_planes(out, padded_w, z[n])
+
+
+# ---------------------------------------------------------------------- kernel gradient
+@jit(parallel=True, fastmath=REDUCTION_FASTMATH)
+def _kernel_gradient(x, grad_z, offsets, top, left, padded_w, partial):
+    """partial[k] (F, C, kh*kw) = the kernel gradient of chunk k of the batch, for x
+    (N, H, W, C) padded as in ``_forward`` and grad_z (N, OH, OW, F):
+    partial[k, f, c, i*kw + j] = sum_{n in chunk k, p} planes[c, p + i*W_pad + j]
+                                                      * grad_planes[f, p]."""
+    chunks, filters, channels = partial.shape[0], partial.shape[1], partial.shape[2]
+    batch, length = x.shape[0], grad_z.shape[1] * padded_w
+    for chunk in numba.prange(chunks):
+        grads = partial[chunk]
+        grads[:] = 0
+        planes = np.empty((channels, length + offsets[-1]), dtype=x.dtype)
+        # (_to_planes leaves the unused columns zero: they add nothing to the sums)
+        grad_planes = np.empty((filters, length), dtype=x.dtype)
+        for n in range(chunk_start(batch, chunks, chunk), chunk_start(batch, chunks, chunk + 1)):
+            _to_planes(x[n], top, left, padded_w, planes)
+            _to_planes(grad_z[n], 0, 0, padded_w, grad_planes)
+            for f in range(filters):
+                for c in range(channels):
+                    _add_tap_dot_products(grads[f, c], planes[c], offsets, grad_planes[f])
+
+
+@jit
+def _sum_chunks_to_kernel_layout(partial, out):
+    """out[i, j, c, f] = partial[0, f, c, i*kw + j] + partial[1, f, c, i*kw + j] + ...,
+    added in chunk order; partial (chunks, F, C, kh*kw), out (kh, kw, C, F)."""
+    kernel_w = out.shape[1]
+    out[:] = 0
+    for k in range(partial.shape[0]):
+        for f in range(partial.shape[1]):
+            for c in range(partial.shape[2]):
+                for t in range(partial.shape[3]):
+                    out[t // kernel_w, t % kernel_w, c, f] += partial[k, f, c, t]
+
+
+# ---------------------------------------------------------------------- public
+def _geometry(x_shape, kernel_shape, padding):
+    """(OH, OW, W_pad, offsets) of a stride-1 conv of x (N, H, W, C) with this padding;
+    offsets (kh*kw,) int64 = i*W_pad + j."""
+    kernel_h, kernel_w = kernel_shape[:2]
+    top, bottom, left, right = padding
+    padded_w = x_shape[2] + left + right
+    out_h = x_shape[1] + top + bottom - kernel_h + 1
+    out_w = padded_w - kernel_w + 1
+    offsets = (np.arange(kernel_h)[:, None] * padded_w + np.arange(kernel_w)).reshape(-1)
+    return out_h, out_w, padded_w, offsets.astype(np.int64)
+
+
+def forward(x, kernel, bias, padding):
+    """z = conv2d(x, kernel) + bias at stride 1, for ``applies`` convolutions.
+
+    x: (N, H, W, C) C-contiguous, kernel: (kh, kw, C, F) of its dtype, bias: (F,) or
+    None, padding: (top, bottom, left, right) -> z: (N, OH, OW, F).
+    """
+    kernel_h, kernel_w, channels, filters = kernel.shape
+    out_h, out_w, padded_w, offsets = _geometry(x.shape, kernel.shape, padding)
+    z = np.empty((x.shape[0], out_h, out_w, filters), dtype=x.dtype)
+    if z.size == 0:
+        return z
+    weights = np.ascontiguousarray(kernel.transpose(3, 2, 0, 1).reshape(filters, channels, -1))
+    bias = np.zeros(filters, x.dtype) if bias is None else np.ascontiguousarray(bias, x.dtype)
+    multiply_adds = z.size * kernel_h * kernel_w * channels
+    _forward(x, weights, bias, offsets, padding[0], padding[2], padded_w, z, work=multiply_adds)
+    return z
+
+
+def kernel_gradient(x, grad_z, kernel_shape, padding):
+    """dL/dkernel (kh, kw, C, F) of a stride-1 ``applies`` convolution.
+
+    x: (N, H, W, C), grad_z: (N, OH, OW, F), both C-contiguous of one dtype,
+    padding: (top, bottom, left, right). The batch is cut into REDUCTION_CHUNKS fixed
+    chunks whose sums are added in order, so the result does not depend on the thread
+    count.
+    """
+    kernel_h, kernel_w, channels, filters = kernel_shape
+    grad_kernel = np.empty(kernel_shape, dtype=x.dtype)
+    if grad_z.size == 0:
+        grad_kernel[...] = 0
+        return grad_kernel
+    _, _, padded_w, offsets = _geometry(x.shape, kernel_shape, padding)
+    chunks = max(1, min(REDUCTION_CHUNKS, x.shape[0]))
+    partial = np.empty((chunks, filters, channels, kernel_h * kernel_w), dtype=x.dtype)
+    multiply_adds = grad_z.size * kernel_h * kernel_w * channels
+    _kernel_gradient(
+        x, grad_z, offsets, padding[0], padding[2], padded_w, partial, work=multiply_adds
+    )
+    _sum_chunks_to_kernel_layout(partial, grad_kernel)
+    return grad_kernel
