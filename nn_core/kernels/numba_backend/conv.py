@@ -389,8 +389,8 @@ def _sum_chunks(partial, out):
 #
 # * Stride 1, C*F <= PLANES_MAX_CHANNELS_TIMES_FILTERS, min(C, F) <=
 #   PLANES_MAX_SMALLER_CHANNEL_COUNT and at least PLANES_MIN_OUTPUT_PIXELS output pixels:
-#   the plane loops of conv_planes, for all three maps. Their speed is about 45 GFLOP/s
-#   per core whatever the shape, so their time grows with C*F, while the GEMM's speed
+#   the plane loops of conv_planes, for all three maps. Their speed per multiply-add
+#   hardly depends on C and F, so their time grows with C*F, while the GEMM's speed
 #   grows with the width of its product; on small maps their per-image set-up shows. All
 #   seven layers of the autoencoder but 4x4x8 -> 8 qualify. 2 threads / 1 thread, ms,
 #   planes against the best other path (forward, backward-input, backward-kernel):

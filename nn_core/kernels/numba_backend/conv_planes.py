@@ -31,11 +31,12 @@ with grad_planes[f, p] = dL/dz[n, oh, ow, f] and zero in the unused columns. The
 backward-input map of a stride-1 convolution is itself a stride-1 convolution (of dL/dz
 with the flipped kernel), so it uses ``forward`` (see ``conv.py``).
 
-The loops run at about 45 GFLOP/s per core (half the GEMM peak) whatever the channel
-counts; what they pay for the layout is the unused columns ((W_pad - OW) / OW of extra
-work: 7% for a 28x28 "same" map, 14% for 14x14, 29% for 7x7) and two copies per image,
-against the GEMM path's patch matrix 9x the input. See ``conv._strategy`` for where they
-win.
+On one core the shifted products run at 40 to 50 GFLOP/s alone (half the GEMM peak; a
+pass over three taps loads four values and stores one per three multiply-adds), and a
+whole map reaches 15 to 36 GFLOP/s of useful work: the layout costs the unused columns
+((W_pad - OW) / OW of extra work: 7% for a 28x28 "same" map, 14% for 14x14, 29% for
+7x7) and two copies per image, against the GEMM path's patch matrix 9x the input. See
+``conv._strategy`` for where they win.
 """
 
 from __future__ import annotations
