@@ -288,7 +288,7 @@ def conv_strategy(request, monkeypatch):
     """Run the test with every convolution forced through one of the algorithms (the plane
     loops where they apply, the direct loops elsewhere)."""
 
-    def forced(op, kernel_shape, strides, padding, multiply_adds, output_hw):
+    def forced(op, kernel_shape, strides, padding, multiply_adds):
         if request.param == "planes" and not conv_planes.applies(kernel_shape, strides, padding):
             return "direct"
         return request.param
@@ -430,6 +430,39 @@ def test_plane_loops_do_not_depend_on_threads(kernel_shape, monkeypatch):
         two = all_maps()
     for single, double in zip(one, two):
         assert_exact(double, single)
+
+
+@pytest.mark.parametrize("per_grid", [1, 3])
+def test_plane_loops_agree_with_images_stacked_on_a_grid(per_grid, monkeypatch):
+    # 11 images 3 to a grid: the last grid holds 2; each chunk of the kernel gradient
+    # (1 or 2 images) fills one grid.
+    geometry = ((11, 6, 7, 3), (3, 3, 3, 4), (1, 1), (1, 1, 0, 1))
+    x, kernel, bias, grad_z = _conv_arrays(geometry, np.float32)
+    _, kernel_shape, strides, padding = geometry
+    padded_h, padded_w = 6 + 2, 7 + 1
+    image_bytes = padded_h * padded_w * (3 + 4) * x.itemsize
+    monkeypatch.setattr(conv_planes, "GRID_BYTES", per_grid * image_bytes + image_bytes // 2)
+    assert conv_planes._images_per_grid(padded_h, padded_w, 3, 4, x.itemsize) == per_grid
+    monkeypatch.setattr(fast_conv, "_strategy", lambda *args: "planes")
+    ax, ak, ag = np.abs(x), np.abs(kernel), np.abs(grad_z)
+    assert_sum(
+        fast.conv2d_forward(x, kernel, bias, strides, padding),
+        reference.conv2d_forward(x, kernel, bias, strides, padding),
+        reference.conv2d_forward(ax, ak, np.abs(bias), strides, padding),
+        3 * 3 * 3 + 1,
+    )
+    assert_sum(
+        fast.conv2d_backward_input(grad_z, kernel, x.shape, strides, padding),
+        reference.conv2d_backward_input(grad_z, kernel, x.shape, strides, padding),
+        reference.conv2d_backward_input(ag, ak, x.shape, strides, padding),
+        3 * 3 * 4,
+    )
+    assert_sum(
+        fast.conv2d_backward_kernel(x, grad_z, kernel_shape, strides, padding),
+        reference.conv2d_backward_kernel(x, grad_z, kernel_shape, strides, padding),
+        reference.conv2d_backward_kernel(ax, ag, kernel_shape, strides, padding),
+        grad_z[..., 0].size,
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])

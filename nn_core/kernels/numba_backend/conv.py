@@ -387,27 +387,28 @@ def _sum_chunks(partial, out):
 # Measured on the Keras-blog conv autoencoder's seven 3x3 shapes (batch 128, float32, the
 # 2-core machine; ``python -m benchmarks.conv_strategies`` prints the table):
 #
-# * Stride 1, C*F <= PLANES_MAX_CHANNELS_TIMES_FILTERS, min(C, F) <=
-#   PLANES_MAX_SMALLER_CHANNEL_COUNT and at least PLANES_MIN_OUTPUT_PIXELS output pixels:
-#   the plane loops of conv_planes, for all three maps. Their speed per multiply-add
-#   hardly depends on C and F, so their time grows with C*F, while the GEMM's speed
-#   grows with the width of its product; on small maps their per-image set-up shows. All
-#   seven layers of the autoencoder but 4x4x8 -> 8 qualify. 2 threads / 1 thread, ms,
-#   planes against the best other path (forward, backward-input, backward-kernel):
-#     28x28x1 -> 16    0.67 0.70 0.68 / 1.37 1.35 1.31  against 1.82 2.03 1.73 / 2.92 1.85 2.48
-#     14x14x16 -> 8    0.87 0.86 0.89 / 1.75 1.73 1.73  against 1.40 0.93 1.32 / 2.27 1.81 2.20
-#     7x7x8 -> 8       0.25 0.26 0.23 / 0.48 0.49 0.43  against 0.38 0.26 0.33 / 0.39 0.28 0.37
-#     8x8x8 -> 8       0.25 0.25 0.28 / 0.46 0.46 0.48  against 0.48 0.32 0.44 / 0.48 0.35 0.44
-#     16x16x8 -> 16    0.88 1.05 0.91 / 1.77 2.15 1.72  against 0.99 0.83 0.87 / 1.49 1.37 1.38
-#     28x28x16 -> 1    0.71 0.67 0.67 / 1.35 1.39 1.32  against 2.05 1.81 1.79 / 4.00 3.79 3.37
-#     4x4x8 -> 8       0.14 0.15 0.12 / 0.27 0.27 0.21  against 0.17 0.10 0.11 / 0.16 0.10 0.15
-#     14x14x32 -> 8    1.66 1.67 1.68 / 3.61 3.32 3.53  against 2.84 2.20 2.50 / 4.42 4.90 4.57
-#     14x14x16 -> 16   1.63 1.63 1.64 / 3.23 3.36 3.30  against 1.61 1.27 1.49 / 2.72 2.59 2.66
-#   The 21 maps of the seven layers take 11.5 ms on 2 threads, against 15.3 ms with the
+# * Stride 1, C*F <= PLANES_MAX_CHANNELS_TIMES_FILTERS and min(C, F) <=
+#   PLANES_MAX_SMALLER_CHANNEL_COUNT: the plane loops of conv_planes, for all three maps
+#   (every layer of the autoencoder). Their speed per multiply-add hardly depends on C
+#   and F, so their time grows with C*F, while the GEMM's speed grows with the width of
+#   its product. 2 threads / 1 thread, ms, forward, backward-input and backward-kernel,
+#   planes against the best other path:
+#     28x28x1 -> 16    0.67 0.71 0.68 / 1.32 1.32 1.34  against 1.66 1.56 1.82 / 2.92 1.85 2.48
+#     14x14x16 -> 8    0.87 0.85 0.84 / 1.64 1.63 1.59  against 1.49 1.05 2.00 / 2.24 1.73 2.16
+#     7x7x8 -> 8       0.17 0.17 0.16 / 0.30 0.30 0.30  against 0.27 0.28 0.33 / 0.38 0.27 0.36
+#     4x4x8 -> 8       0.09 0.09 0.08 / 0.13 0.13 0.14  against 0.08 0.09 0.10 / 0.16 0.10 0.16
+#     8x8x8 -> 8       0.20 0.20 0.19 / 0.35 0.35 0.35  against 0.36 0.36 0.44 / 0.49 0.35 0.46
+#     16x16x8 -> 16    0.85 1.09 0.89 / 1.64 2.16 1.69  against 0.93 0.89 0.83 / 1.43 1.38 1.34
+#     28x28x16 -> 1    0.66 0.69 0.66 / 1.37 1.38 1.30  against 1.98 1.70 1.60 / 3.97 3.76 3.11
+#     14x14x32 -> 8    1.69 1.68 1.64 / 3.33 3.35 3.18  against 2.38 2.57 2.50 / 4.09 4.39 4.28
+#     14x14x16 -> 16   1.61 1.69 1.65 / 3.12 3.14 3.14  against 1.68 1.36 1.56 / 2.69 2.34 2.59
+#     28x28x3 -> 32    2.53 2.56 2.53 / 5.38 5.49 5.36  against 4.23 2.47 3.16 / 5.36 4.61 4.81
+#   The 21 maps of the seven layers take 10.9 ms on 2 threads, against 15.3 ms with the
 #   choice before the plane loops (row loops for one channel or one filter, the rules
-#   below for the rest). On 1 thread they take 22.1 against 23.0 ms: there the GEMM stays
-#   faster for 16x16x8 -> 16 and the 7x7 and 8x8 maps. A choice by thread count would
-#   gain about 1.5 ms on 1 thread; not made, as this machine trains on 2.
+#   below for the rest). On 1 thread they take 20.7 against 23.0 ms; there the GEMM stays
+#   faster for 16x16x8 -> 16 (a choice by thread count would gain about 1.4 ms of the
+#   20.7) and the backward maps of 28x28x3 -> 32. Not made: this machine trains on 2
+#   threads, where the two are level on those layers.
 #   The rest of this list is about the convolutions outside these limits.
 # * 1 to 3 filters: the direct loops. The GEMM's output is then one to three columns wide
 #   and it degenerates into a memory-bound matrix-vector product (28x28x16 -> 1, 1 thread:
@@ -429,7 +430,6 @@ def _sum_chunks(partial, out):
 #   1.81).
 PLANES_MAX_CHANNELS_TIMES_FILTERS = 256
 PLANES_MAX_SMALLER_CHANNEL_COUNT = 8
-PLANES_MIN_OUTPUT_PIXELS = 32
 DIRECT_MAX_FILTERS = 3
 DIRECT_MAX_FORWARD_CHANNELS = 3
 
@@ -437,17 +437,15 @@ DIRECT_MAX_FORWARD_CHANNELS = 3
 STRATEGIES = ("direct", "gemm", "planes")
 
 
-def _strategy(op, kernel_shape, strides, padding, multiply_adds, output_hw):
+def _strategy(op, kernel_shape, strides, padding, multiply_adds):
     """Which of STRATEGIES computes map ``op`` ("forward", "backward_input" or
-    "backward_kernel") of a conv with this kernel (kh, kw, C, F), strides, padding,
-    multiply-adds and output map (OH, OW) fastest at the current Numba thread count (see
-    the measurements above)."""
+    "backward_kernel") of a conv with this kernel (kh, kw, C, F), strides, padding and
+    multiply-adds fastest at the current Numba thread count (see the measurements above)."""
     _, _, channels, filters = kernel_shape
     if (
         conv_planes.applies(kernel_shape, strides, padding)
         and channels * filters <= PLANES_MAX_CHANNELS_TIMES_FILTERS
         and min(channels, filters) <= PLANES_MAX_SMALLER_CHANNEL_COUNT
-        and output_hw[0] * output_hw[1] >= PLANES_MIN_OUTPUT_PIXELS
     ):
         return "planes"
     if filters <= DIRECT_MAX_FILTERS:
@@ -482,7 +480,7 @@ def conv2d_forward(x, kernel, bias, strides, padding):
     kernel_h, kernel_w, channels, filters = kernel.shape
     out_h, out_w = _output_hw(x.shape, kernel.shape, strides, padding)
     multiply_adds = x.shape[0] * out_h * out_w * filters * kernel_h * kernel_w * channels
-    strategy = _strategy("forward", kernel.shape, strides, padding, multiply_adds, (out_h, out_w))
+    strategy = _strategy("forward", kernel.shape, strides, padding, multiply_adds)
     if strategy == "planes":
         return conv_planes.forward(x, kernel, bias, padding)
     if strategy == "gemm":
@@ -541,9 +539,7 @@ def conv2d_backward_input(grad_z, kernel, input_shape, strides, padding):
     kernel_h, kernel_w, channels, filters = kernel.shape
     input_shape = tuple(int(d) for d in input_shape)
     multiply_adds = grad_z.size * kernel[..., 0].size
-    strategy = _strategy(
-        "backward_input", kernel.shape, strides, padding, multiply_adds, grad_z.shape[1:3]
-    )
+    strategy = _strategy("backward_input", kernel.shape, strides, padding, multiply_adds)
     if strategy == "planes":
         # (the full padding is >= 0 wherever conv_planes applies)
         flipped, full_padding = _as_full_convolution(kernel, padding)
@@ -600,9 +596,7 @@ def conv2d_backward_kernel(x, grad_z, kernel_shape, strides, padding):
     kernel_h, kernel_w, channels, filters = (int(d) for d in kernel_shape)
     kernel_shape = (kernel_h, kernel_w, channels, filters)
     multiply_adds = grad_z.size * kernel_h * kernel_w * channels
-    strategy = _strategy(
-        "backward_kernel", kernel_shape, strides, padding, multiply_adds, grad_z.shape[1:3]
-    )
+    strategy = _strategy("backward_kernel", kernel_shape, strides, padding, multiply_adds)
     if strategy == "planes":
         return conv_planes.kernel_gradient(x, grad_z, kernel_shape, padding)
     if strategy == "gemm":

@@ -31,12 +31,20 @@ with grad_planes[f, p] = dL/dz[n, oh, ow, f] and zero in the unused columns. The
 backward-input map of a stride-1 convolution is itself a stride-1 convolution (of dL/dz
 with the flipped kernel), so it uses ``forward`` (see ``conv.py``).
 
+Small maps give short loops (63 values for a 7x7 "same" map), whose set-up then costs as
+much as the arithmetic. So G images are stacked into one grid, image g's padded rows
+below image g-1's (planes[c, (g*H_pad + h)*W_pad + w] = x_pad[n0 + g, h, w, c]), and the
+products run over all of them at once: the kh - 1 rows between two images are unused rows
+like the unused columns, read by no output. G is chosen so that a grid's planes and
+outputs take about GRID_BYTES (``_images_per_grid``).
+
 On one core the shifted products run at 40 to 50 GFLOP/s alone (half the GEMM peak; a
 pass over three taps loads four values and stores one per three multiply-adds), and a
-whole map reaches 15 to 36 GFLOP/s of useful work: the layout costs the unused columns
+whole map reaches 20 to 36 GFLOP/s of useful work: the layout costs the unused columns
 ((W_pad - OW) / OW of extra work: 7% for a 28x28 "same" map, 14% for 14x14, 29% for
-7x7) and two copies per image, against the GEMM path's patch matrix 9x the input. See
-``conv._strategy`` for where they win.
+7x7; the rows between stacked images add (kh - 1) / OH) and two copies per image,
+against the GEMM path's patch matrix 9x the input. See ``conv._strategy`` for where they
+win.
 """
 
 from __future__ import annotations
@@ -45,6 +53,21 @@ import numba
 import numpy as np
 
 from ._jit import REDUCTION_CHUNKS, REDUCTION_FASTMATH, chunk_start, jit
+
+# Images are stacked into one grid until its C input and F output planes take about this
+# many bytes. Batch 128, float32, conv_strategies' seven layers, 2 threads / 1 thread,
+# milliseconds for the 21 maps: one image per grid 11.50 / 22.34, 16 KB 11.06 / 21.79,
+# 32 KB 10.91 / 21.52, 64 KB 10.64 / 21.21 (7x7x8 -> 8 forward 0.26 -> 0.17 ms on 2
+# threads, 4x4x8 -> 8 0.15 -> 0.09). Grids of 4 stacked 14x14 or 16x16 images (98 KB)
+# made those maps up to 1.5x slower (16x16x8 -> 16 kernel gradient, 1 thread: 1.80 ->
+# 2.65 ms).
+GRID_BYTES = 64 * 1024
+
+
+def _images_per_grid(padded_h, padded_w, channels, filters, itemsize):
+    """How many padded H_pad x W_pad images of C channels and F filters share one grid:
+    as many as fit in GRID_BYTES, at least one."""
+    return max(1, GRID_BYTES // (padded_h * padded_w * (channels + filters) * itemsize))
 
 
 def applies(kernel_shape, strides, padding):
@@ -58,27 +81,30 @@ def applies(kernel_shape, strides, padding):
 
 # ---------------------------------------------------------------------- layouts
 @jit
-def _to_planes(image, top, left, padded_w, planes):
-    """planes (C, L) = image (H, W, C) zero-padded by ``top`` rows above and ``left``
-    columns on the left, one channel per row, on a grid W_pad wide (L >= (top + H)*W_pad):
-    planes[c, (top + h)*W_pad + left + w] = image[h, w, c], zero elsewhere."""
+def _to_planes(images, top, left, padded_h, padded_w, planes):
+    """planes (C, L) = the G images (G, H, W, C) zero-padded by ``top`` rows above and
+    ``left`` columns on the left, one channel per row, stacked on a grid W_pad wide with
+    H_pad rows per image (L >= ((G - 1)*H_pad + top + H)*W_pad):
+    planes[c, (g*H_pad + top + h)*W_pad + left + w] = images[g, h, w, c], zero elsewhere."""
     planes[:] = 0
-    for h in range(image.shape[0]):
-        start = (top + h) * padded_w + left
-        for w in range(image.shape[1]):
-            for c in range(image.shape[2]):
-                planes[c, start + w] = image[h, w, c]
+    for g in range(images.shape[0]):
+        for h in range(images.shape[1]):
+            start = (g * padded_h + top + h) * padded_w + left
+            for w in range(images.shape[2]):
+                for c in range(images.shape[3]):
+                    planes[c, start + w] = images[g, h, w, c]
 
 
 @jit
-def _from_planes(planes, padded_w, image):
-    """image (OH, OW, F) = planes (F, >= OH*W_pad) read on the padded-width grid:
-    image[oh, ow, f] = planes[f, oh*W_pad + ow]."""
-    for oh in range(image.shape[0]):
-        start = oh * padded_w
-        for ow in range(image.shape[1]):
-            for f in range(image.shape[2]):
-                image[oh, ow, f] = planes[f, start + ow]
+def _from_planes(planes, padded_h, padded_w, images):
+    """images (G, OH, OW, F) = planes (F, L) read on the grid of ``_to_planes``:
+    images[g, oh, ow, f] = planes[f, (g*H_pad + oh)*W_pad + ow]."""
+    for g in range(images.shape[0]):
+        for oh in range(images.shape[1]):
+            start = (g * padded_h + oh) * padded_w
+            for ow in range(images.shape[2]):
+                for f in range(images.shape[3]):
+                    images[g, oh, ow, f] = planes[f, start + ow]
 
 
 # ---------------------------------------------------------------------- shifted products
@@ -143,47 +169,65 @@ def _add_tap_dot_products(grads, plane, offsets, values):
 
 
 # ---------------------------------------------------------------------- forward
+@jit
+def _grid_length(images, padded_h, padded_w, out_h):
+    """Values of the output grid of ``images`` stacked images: up to the last one's OH rows."""
+    return ((images - 1) * padded_h + out_h) * padded_w
+
+
 @jit(parallel=True, fastmath=REDUCTION_FASTMATH)
-def _forward(x, weights, bias, offsets, top, left, padded_w, z):
-    """z (N, OH, OW, F) = conv of x (N, H, W, C), stride 1, padded by ``top`` and
-    ``left`` (and as much below and on the right as the padded size H_pad x W_pad needs),
-    with weights (F, C, kh*kw) = kernel[i, j, c, f] at [f, c, i*kw + j] and offsets
-    (kh*kw,) = i*W_pad + j. A plane of OH*W_pad + offsets[-1] = H_pad*W_pad + kw - 1
-    values holds every value the shifted products read."""
-    channels, filters = x.shape[3], z.shape[3]
-    length = z.shape[1] * padded_w
-    for n in numba.prange(x.shape[0]):
-        planes = np.empty((channels, length + offsets[-1]), dtype=z.dtype)
+def _forward(x, weights, bias, offsets, top, left, padded_h, padded_w, per_grid, z):
+    """z (N, OH, OW, F) = conv of x (N, H, W, C), stride 1, padded by ``top`` and ``left``
+    (and as much below and on the right as the padded size H_pad x W_pad needs), with
+    weights (F, C, kh*kw) = kernel[i, j, c, f] at [f, c, i*kw + j] and offsets (kh*kw,) =
+    i*W_pad + j; ``per_grid`` images stacked on each grid. A grid of G images needs
+    planes of G*H_pad*W_pad + kw - 1 values: the output grid's last value plus
+    offsets[-1]."""
+    batch, channels, filters = x.shape[0], x.shape[3], z.shape[3]
+    kernel_w = offsets[-1] % padded_w + 1
+    for grid in numba.prange((batch + per_grid - 1) // per_grid):
+        first, stop = grid * per_grid, min(batch, (grid + 1) * per_grid)
+        length = _grid_length(stop - first, padded_h, padded_w, z.shape[1])
+        planes = np.empty(
+            (channels, (stop - first) * padded_h * padded_w + kernel_w - 1), dtype=z.dtype
+        )
         out = np.empty((filters, length), dtype=z.dtype)
-        _to_planes(x[n], top, left, padded_w, planes)
+        _to_planes(x[first:stop], top, left, padded_h, padded_w, planes)
         for f in range(filters):
             out[f] = bias[f]
             for c in range(channels):
                 _add_tap_products(out[f], planes[c], offsets, weights[f, c])
-        _from_planes(out, padded_w, z[n])
+        _from_planes(out, padded_h, padded_w, z[first:stop])
 
 
 # ---------------------------------------------------------------------- kernel gradient
 @jit(parallel=True, fastmath=REDUCTION_FASTMATH)
-def _kernel_gradient(x, grad_z, offsets, top, left, padded_w, partial):
+def _kernel_gradient(x, grad_z, offsets, top, left, padded_h, padded_w, per_grid, partial):
     """partial[k] (F, C, kh*kw) = the kernel gradient of chunk k of the batch, for x
-    (N, H, W, C) padded as in ``_forward`` and grad_z (N, OH, OW, F):
-    partial[k, f, c, i*kw + j] = sum_{n in chunk k, p} planes[c, p + i*W_pad + j]
-                                                      * grad_planes[f, p]."""
+    (N, H, W, C) and grad_z (N, OH, OW, F) stacked ``per_grid`` images at a time as in
+    ``_forward``:
+    partial[k, f, c, i*kw + j] = sum_{grids of chunk k, p} planes[c, p + i*W_pad + j]
+                                                           * grad_planes[f, p]."""
     chunks, filters, channels = partial.shape[0], partial.shape[1], partial.shape[2]
-    batch, length = x.shape[0], grad_z.shape[1] * padded_w
+    batch = x.shape[0]
+    kernel_w = offsets[-1] % padded_w + 1
     for chunk in numba.prange(chunks):
         grads = partial[chunk]
         grads[:] = 0
-        planes = np.empty((channels, length + offsets[-1]), dtype=x.dtype)
-        # (_to_planes leaves the unused columns zero: they add nothing to the sums)
-        grad_planes = np.empty((filters, length), dtype=x.dtype)
-        for n in range(chunk_start(batch, chunks, chunk), chunk_start(batch, chunks, chunk + 1)):
-            _to_planes(x[n], top, left, padded_w, planes)
-            _to_planes(grad_z[n], 0, 0, padded_w, grad_planes)
+        grid_size = per_grid * padded_h * padded_w
+        planes = np.empty((channels, grid_size + kernel_w - 1), dtype=x.dtype)
+        # (_to_planes leaves the unused columns and rows zero: they add nothing to the sums)
+        grad_planes = np.empty((filters, grid_size), dtype=x.dtype)
+        chunk_stop = chunk_start(batch, chunks, chunk + 1)
+        for first in range(chunk_start(batch, chunks, chunk), chunk_stop, per_grid):
+            stop = min(chunk_stop, first + per_grid)
+            length = _grid_length(stop - first, padded_h, padded_w, grad_z.shape[1])
+            _to_planes(x[first:stop], top, left, padded_h, padded_w, planes)
+            _to_planes(grad_z[first:stop], 0, 0, padded_h, padded_w, grad_planes)
             for f in range(filters):
+                values = grad_planes[f, :length]
                 for c in range(channels):
-                    _add_tap_dot_products(grads[f, c], planes[c], offsets, grad_planes[f])
+                    _add_tap_dot_products(grads[f, c], planes[c], offsets, values)
 
 
 @jit
@@ -226,7 +270,21 @@ def forward(x, kernel, bias, padding):
     weights = np.ascontiguousarray(kernel.transpose(3, 2, 0, 1).reshape(filters, channels, -1))
     bias = np.zeros(filters, x.dtype) if bias is None else np.ascontiguousarray(bias, x.dtype)
     multiply_adds = z.size * kernel_h * kernel_w * channels
-    _forward(x, weights, bias, offsets, padding[0], padding[2], padded_w, z, work=multiply_adds)
+    padded_h = x.shape[1] + padding[0] + padding[1]
+    per_grid = _images_per_grid(padded_h, padded_w, channels, filters, x.itemsize)
+    _forward(
+        x,
+        weights,
+        bias,
+        offsets,
+        padding[0],
+        padding[2],
+        padded_h,
+        padded_w,
+        per_grid,
+        z,
+        work=multiply_adds,
+    )
     return z
 
 
@@ -247,8 +305,19 @@ def kernel_gradient(x, grad_z, kernel_shape, padding):
     chunks = max(1, min(REDUCTION_CHUNKS, x.shape[0]))
     partial = np.empty((chunks, filters, channels, kernel_h * kernel_w), dtype=x.dtype)
     multiply_adds = grad_z.size * kernel_h * kernel_w * channels
+    padded_h = x.shape[1] + padding[0] + padding[1]
+    per_grid = _images_per_grid(padded_h, padded_w, channels, filters, x.itemsize)
     _kernel_gradient(
-        x, grad_z, offsets, padding[0], padding[2], padded_w, partial, work=multiply_adds
+        x,
+        grad_z,
+        offsets,
+        padding[0],
+        padding[2],
+        padded_h,
+        padded_w,
+        per_grid,
+        partial,
+        work=multiply_adds,
     )
     _sum_chunks_to_kernel_layout(partial, grad_kernel)
     return grad_kernel
