@@ -405,10 +405,12 @@ def _sum_chunks(partial, out):
 #     28x28x3 -> 32    2.53 2.56 2.53 / 5.38 5.49 5.36  against 4.23 2.47 3.16 / 5.36 4.61 4.81
 #   The 21 maps of the seven layers take 10.9 ms on 2 threads, against 15.3 ms with the
 #   choice before the plane loops (row loops for one channel or one filter, the rules
-#   below for the rest). On 1 thread they take 20.7 against 23.0 ms; there the GEMM stays
-#   faster for 16x16x8 -> 16 (a choice by thread count would gain about 1.4 ms of the
-#   20.7) and the backward maps of 28x28x3 -> 32. Not made: this machine trains on 2
-#   threads, where the two are level on those layers.
+#   below for the rest). On 1 thread the GEMM stays faster for 16x16x8 -> 16, 8 channels
+#   and 16 filters, whose product is 16 columns wide and sums 72 values: with 8 channels
+#   or more and 16 filters or more, 1 thread takes the GEMM path (the 21 maps: 20.7 ms
+#   with the planes everywhere, 19.4 ms so; 23.0 ms before the plane loops). The backward
+#   maps of 28x28x3 -> 32 are also faster by GEMM on 1 thread (4.61 and 4.81 against 5.49
+#   and 5.36 ms); left to the planes, which win there on 2 threads.
 #   The rest of this list is about the convolutions outside these limits.
 # * 1 to 3 filters: the direct loops. The GEMM's output is then one to three columns wide
 #   and it degenerates into a memory-bound matrix-vector product (28x28x16 -> 1, 1 thread:
@@ -442,15 +444,17 @@ def _strategy(op, kernel_shape, strides, padding, multiply_adds):
     "backward_kernel") of a conv with this kernel (kh, kw, C, F), strides, padding and
     multiply-adds fastest at the current Numba thread count (see the measurements above)."""
     _, _, channels, filters = kernel_shape
+    one_thread = (threads.get_numba_threads() or 1) == 1
     if (
         conv_planes.applies(kernel_shape, strides, padding)
         and channels * filters <= PLANES_MAX_CHANNELS_TIMES_FILTERS
         and min(channels, filters) <= PLANES_MAX_SMALLER_CHANNEL_COUNT
+        and not (one_thread and channels >= 8 and filters >= 16)
     ):
         return "planes"
     if filters <= DIRECT_MAX_FILTERS:
         return "direct"
-    if op == "backward_input" or (threads.get_numba_threads() or 1) == 1:
+    if op == "backward_input" or one_thread:
         return "gemm"
     if op == "forward" and channels <= DIRECT_MAX_FORWARD_CHANNELS:
         return "direct"
