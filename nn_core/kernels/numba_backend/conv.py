@@ -5,7 +5,6 @@ chosen per shape by ``_strategy`` from measurements on the Keras-blog conv autoe
 
 * for stride 1 with few channels and filters, shifted products of whole channel planes
   (``conv_planes``);
-
 * direct loops in Numba over the output pixels, parallel over the batch, with the
   innermost loop over the longer of the two channel axes so that it vectorises; no
   padded copy and no patch matrix (the patch matrix of a 3x3 conv is 9x the input,

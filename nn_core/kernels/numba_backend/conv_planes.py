@@ -40,7 +40,7 @@ outputs take about GRID_BYTES (``_images_per_grid``).
 
 On one core the shifted products run at 40 to 50 GFLOP/s alone (half the GEMM peak; a
 pass over three taps loads four values and stores one per three multiply-adds), and a
-whole map reaches 20 to 36 GFLOP/s of useful work: the layout costs the unused columns
+whole map reaches 18 to 36 GFLOP/s of useful work: the layout costs the unused columns
 ((W_pad - OW) / OW of extra work: 7% for a 28x28 "same" map, 14% for 14x14, 29% for
 7x7; the rows between stacked images add (kh - 1) / OH) and two copies per image,
 against the GEMM path's patch matrix 9x the input. See ``conv._strategy`` for where they
@@ -55,12 +55,12 @@ import numpy as np
 from ._jit import REDUCTION_CHUNKS, REDUCTION_FASTMATH, chunk_start, jit
 
 # Images are stacked into one grid until its C input and F output planes take about this
-# many bytes. Batch 128, float32, conv_strategies' seven layers, 2 threads / 1 thread,
-# milliseconds for the 21 maps: one image per grid 11.50 / 22.34, 16 KB 11.06 / 21.79,
-# 32 KB 10.91 / 21.52, 64 KB 10.64 / 21.21 (7x7x8 -> 8 forward 0.26 -> 0.17 ms on 2
-# threads, 4x4x8 -> 8 0.15 -> 0.09). Grids of 4 stacked 14x14 or 16x16 images (98 KB)
-# made those maps up to 1.5x slower (16x16x8 -> 16 kernel gradient, 1 thread: 1.80 ->
-# 2.65 ms).
+# many bytes. Batch 128, float32, conv_strategies' seven layers with the plane loops on
+# all of them, 2 threads / 1 thread, milliseconds for the 21 maps: one image per grid
+# 11.50 / 22.34, 16 KB 11.06 / 21.79, 32 KB 10.91 / 21.52, 64 KB 10.64 / 21.21 (7x7x8 ->
+# 8 forward 0.26 -> 0.17 ms on 2 threads, 4x4x8 -> 8 0.15 -> 0.09). Grids of 4 stacked
+# 14x14 or 16x16 images (98 KB) made those maps up to 1.5x slower (16x16x8 -> 16 kernel
+# gradient, 1 thread: 1.80 -> 2.65 ms).
 GRID_BYTES = 64 * 1024
 
 
@@ -184,7 +184,7 @@ def _forward(x, weights, bias, offsets, top, left, padded_h, padded_w, per_grid,
     planes of G*H_pad*W_pad + kw - 1 values: the output grid's last value plus
     offsets[-1]."""
     batch, channels, filters = x.shape[0], x.shape[3], z.shape[3]
-    kernel_w = offsets[-1] % padded_w + 1
+    kernel_w = offsets[-1] % padded_w + 1  # offsets[-1] = (kh - 1)*W_pad + kw - 1
     for grid in numba.prange((batch + per_grid - 1) // per_grid):
         first, stop = grid * per_grid, min(batch, (grid + 1) * per_grid)
         length = _grid_length(stop - first, padded_h, padded_w, z.shape[1])
@@ -210,7 +210,7 @@ def _kernel_gradient(x, grad_z, offsets, top, left, padded_h, padded_w, per_grid
                                                            * grad_planes[f, p]."""
     chunks, filters, channels = partial.shape[0], partial.shape[1], partial.shape[2]
     batch = x.shape[0]
-    kernel_w = offsets[-1] % padded_w + 1
+    kernel_w = offsets[-1] % padded_w + 1  # offsets[-1] = (kh - 1)*W_pad + kw - 1
     for chunk in numba.prange(chunks):
         grads = partial[chunk]
         grads[:] = 0
