@@ -407,12 +407,13 @@ def test_conv_products_in_chunks_agree_and_do_not_depend_on_threads(images_per_c
 @pytest.mark.parametrize("kernel_shape", [(3, 3, 1, 5), (3, 2, 4, 1), (3, 3, 3, 4)], ids=str)
 def test_plane_loops_do_not_depend_on_threads(kernel_shape, monkeypatch):
     # 11 images: the kernel gradient's 8 fixed chunks are uneven, and two threads split
-    # both the images of the forward map and the chunks.
+    # both the images of the forward map (one per grid) and the chunks.
     x, kernel, bias, grad_z = _conv_arrays(
         ((11, 6, 7, kernel_shape[2]), kernel_shape, (1, 1), (1, 1, 0, 1)), np.float32
     )
     padding = (1, 1, 0, 1)
     monkeypatch.setattr(fast_conv, "_strategy", lambda *args: "planes")
+    monkeypatch.setattr(conv_planes, "GRID_BYTES", 0)
     monkeypatch.setattr(_jit, "PARALLEL_MIN_WORK", 0)
 
     def all_maps():
@@ -435,7 +436,7 @@ def test_plane_loops_do_not_depend_on_threads(kernel_shape, monkeypatch):
 @pytest.mark.parametrize("per_grid", [1, 3])
 def test_plane_loops_agree_with_images_stacked_on_a_grid(per_grid, monkeypatch):
     # 11 images 3 to a grid: the last grid holds 2; each chunk of the kernel gradient
-    # (1 or 2 images) fills one grid.
+    # (1 or 2 images) fits on one grid.
     geometry = ((11, 6, 7, 3), (3, 3, 3, 4), (1, 1), (1, 1, 0, 1))
     x, kernel, bias, grad_z = _conv_arrays(geometry, np.float32)
     _, kernel_shape, strides, padding = geometry
