@@ -2,14 +2,15 @@
 conv autoencoder's seven 3x3 shapes and a few with more channels (batch 128): the
 measurements behind ``nn_core.kernels.numba_backend.conv._strategy``.
 
-    python -m benchmarks.conv_strategies [--dtype float64] [--threads N]
+    python -m benchmarks.conv_strategies [--dtype float64] [--threads N] [--wide]
 
 Prints milliseconds per call (best of three runs) for the forward, backward-input and
 backward-kernel maps, computed by the Numba backend's direct loops, by its im2col + BLAS
 path, by its plane loops (``conv_planes``, stride 1), by the path ``_strategy`` chooses,
 and by the NumPy reference.
 The choice depends on the Numba thread count, so compare ``--threads 1`` with
-``--threads 2``.
+``--threads 2``. ``--wide`` adds larger maps with few channels or few filters (each at
+its own batch size), where the limits of the plane loops were set.
 """
 
 from __future__ import annotations
@@ -41,6 +42,15 @@ SHAPES = [
     ("28x28x3->32 same", 28, 28, 3, 32, (1, 1, 1, 1)),
 ]
 AUTOENCODER_LAYERS = 7
+# (name, batch, H, W, C, F, padding), for --wide
+WIDE_SHAPES = [
+    ("224x224x3->64 same", 8, 224, 224, 3, 64, (1, 1, 1, 1)),
+    ("112x112x64->4 same", 8, 112, 112, 64, 4, (1, 1, 1, 1)),
+    ("64x64x3->64 same", 32, 64, 64, 3, 64, (1, 1, 1, 1)),
+    ("64x64x16->16 same", 16, 64, 64, 16, 16, (1, 1, 1, 1)),
+    ("28x28x1->128 same", 128, 28, 28, 1, 128, (1, 1, 1, 1)),
+    ("28x28x32->1 same", 128, 28, 28, 32, 1, (1, 1, 1, 1)),
+]
 
 
 def milliseconds(function):
@@ -63,6 +73,7 @@ def main(argv=None):
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--threads", type=int, help="BLAS and Numba threads (default: as they are)")
+    parser.add_argument("--wide", action="store_true", help="also larger maps (WIDE_SHAPES)")
     arguments = parser.parse_args(argv)
     if arguments.threads is not None:
         with threads.limit(blas=arguments.threads, numba=arguments.threads):
@@ -78,10 +89,16 @@ def _measure(arguments):
     print(
         f"Numba threads: {threads.get_numba_threads()}, BLAS threads: {threads.get_blas_threads()}"
     )
-    print(f"{'shape':20s} map  direct    gemm  planes  chosen   numpy  (ms, {arguments.dtype})")
+    print(
+        f"{'shape':20s} map  direct    gemm  planes  chosen   numpy  (ms, {arguments.dtype}, "
+        f"batch {arguments.batch} but for --wide)"
+    )
+    shapes = [(name, arguments.batch, *rest) for name, *rest in SHAPES]
+    if arguments.wide:
+        shapes += WIDE_SHAPES
     try:
-        for index, (name, height, width, channels, filters, padding) in enumerate(SHAPES):
-            x = rng.standard_normal((arguments.batch, height, width, channels))
+        for index, (name, batch, height, width, channels, filters, padding) in enumerate(shapes):
+            x = rng.standard_normal((batch, height, width, channels))
             x = x.astype(arguments.dtype)
             kernel = rng.standard_normal((3, 3, channels, filters)).astype(arguments.dtype)
             bias = np.zeros(filters, arguments.dtype)

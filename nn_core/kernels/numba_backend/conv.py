@@ -386,12 +386,12 @@ def _sum_chunks(partial, out):
 # Measured on the Keras-blog conv autoencoder's seven 3x3 shapes (batch 128, float32, the
 # 2-core machine; ``python -m benchmarks.conv_strategies`` prints the table):
 #
-# * Stride 1, C*F <= PLANES_MAX_CHANNELS_TIMES_FILTERS and min(C, F) <=
-#   PLANES_MAX_SMALLER_CHANNEL_COUNT: the plane loops of conv_planes, for all three maps
-#   (every layer of the autoencoder). Their speed per multiply-add hardly depends on C
-#   and F, so their time grows with C*F, while the GEMM's speed grows with the width of
-#   its product. 2 threads / 1 thread, ms, forward, backward-input and backward-kernel,
-#   planes against the best other path:
+# * Stride 1, C*F <= PLANES_MAX_CHANNELS_TIMES_FILTERS, min(C, F) <=
+#   PLANES_MAX_SMALLER_CHANNEL_COUNT and F <= PLANES_MAX_FILTERS: the plane loops of
+#   conv_planes, for all three maps (every layer of the autoencoder). Their speed per
+#   multiply-add hardly depends on C and F, so their time grows with C*F, while the
+#   GEMM's speed grows with the width of its product. 2 threads / 1 thread, ms, forward,
+#   backward-input and backward-kernel, planes against the best other path:
 #     28x28x1 -> 16    0.67 0.71 0.68 / 1.32 1.32 1.34  against 1.66 1.56 1.82 / 2.92 1.85 2.48
 #     14x14x16 -> 8    0.87 0.85 0.84 / 1.64 1.63 1.59  against 1.49 1.05 2.00 / 2.24 1.73 2.16
 #     7x7x8 -> 8       0.17 0.17 0.16 / 0.30 0.30 0.30  against 0.27 0.28 0.33 / 0.38 0.27 0.36
@@ -402,6 +402,11 @@ def _sum_chunks(partial, out):
 #     14x14x32 -> 8    1.69 1.68 1.64 / 3.33 3.35 3.18  against 2.38 2.57 2.50 / 4.09 4.39 4.28
 #     14x14x16 -> 16   1.61 1.69 1.65 / 3.12 3.14 3.14  against 1.68 1.36 1.56 / 2.69 2.34 2.59
 #     28x28x3 -> 32    2.53 2.56 2.53 / 5.38 5.49 5.36  against 4.23 2.47 3.16 / 5.36 4.61 4.81
+#   and with --wide, 2 threads, where F > PLANES_MAX_FILTERS leaves them out:
+#     224x224x3 -> 64, batch 8    29.8 31.5 24.9  against 28.6 16.8 18.4 (GEMM)
+#     64x64x3 -> 64, batch 32     7.2 6.7 6.5     against 7.6 6.2 5.7
+#     28x28x1 -> 128              10.0 7.0 7.1    against 10.8 5.5 4.6
+#     112x112x64 -> 4, batch 8    6.3 7.1 6.1     against 29.0 8.7 26.8 (planes)
 #   The 21 maps of the seven layers take 10.9 ms on 2 threads, against 15.3 ms with the
 #   choice before the plane loops (row loops for one channel or one filter, the rules
 #   below for the rest). On 1 thread the GEMM stays faster for 16x16x8 -> 16, 8 channels
@@ -423,16 +428,22 @@ def _sum_chunks(partial, out):
 #   SPLIT_MIN_MULTIPLY_ADDS stays on one thread (splitting the small ones costs more in
 #   Python threads than it saves): the direct loops win the small layers (7x7x8 -> 8:
 #   forward 0.28 against 0.40 ms, backward-kernel 0.34 against 0.37; 4x4x8 -> 8: 0.09
-#   against 0.17) and the forward map of a single input channel (28x28x1 -> 16: 1.9
-#   against 2.1 ms), the GEMM the rest (28x28x1 -> 16 backward-kernel 1.6 against 2.0;
-#   14x14x16 -> 8 forward 1.4 against 2.0; 16x16x8 -> 16 forward 1.0 against 2.2).
+#   against 0.17) and the forward map of up to 3 input channels and 16 filters (28x28x1
+#   -> 16: 1.9 against 2.1 ms; stride 2, batch 128: 0.48 against 0.60 ms), the GEMM the
+#   rest (28x28x1 -> 16 backward-kernel 1.6 against 2.0; 14x14x16 -> 8 forward 1.4
+#   against 2.0; 16x16x8 -> 16 forward 1.0 against 2.2), including the forward map of
+#   few channels to many filters (stride 2: 28x28x3 -> 32, batch 128, 0.83 against 1.16
+#   ms; 224x224x3 -> 64, batch 8, 3.9 against 15.7 ms; stride 1, 224x224x3 -> 64: 19
+#   against 69 ms).
 # * For dL/dx, GEMM + col2im ties with or beats the direct loops from 4 filters on, on
 #   any thread count (7x7x8 -> 8, 2 threads: 0.28 and 0.28 ms; 14x14x16 -> 8: 0.96 against
 #   1.81).
 PLANES_MAX_CHANNELS_TIMES_FILTERS = 256
 PLANES_MAX_SMALLER_CHANNEL_COUNT = 8
+PLANES_MAX_FILTERS = 32
 DIRECT_MAX_FILTERS = 3
 DIRECT_MAX_FORWARD_CHANNELS = 3
+DIRECT_MAX_FORWARD_FILTERS = 16
 
 
 STRATEGIES = ("direct", "gemm", "planes")
@@ -448,6 +459,7 @@ def _strategy(op, kernel_shape, strides, padding, multiply_adds):
         conv_planes.applies(kernel_shape, strides, padding)
         and channels * filters <= PLANES_MAX_CHANNELS_TIMES_FILTERS
         and min(channels, filters) <= PLANES_MAX_SMALLER_CHANNEL_COUNT
+        and filters <= PLANES_MAX_FILTERS
         and not (one_thread and channels >= 8 and filters >= 16)
     ):
         return "planes"
@@ -455,7 +467,11 @@ def _strategy(op, kernel_shape, strides, padding, multiply_adds):
         return "direct"
     if op == "backward_input" or one_thread:
         return "gemm"
-    if op == "forward" and channels <= DIRECT_MAX_FORWARD_CHANNELS:
+    if (
+        op == "forward"
+        and channels <= DIRECT_MAX_FORWARD_CHANNELS
+        and filters <= DIRECT_MAX_FORWARD_FILTERS
+    ):
         return "direct"
     return "gemm" if multiply_adds >= SPLIT_MIN_MULTIPLY_ADDS else "direct"
 
