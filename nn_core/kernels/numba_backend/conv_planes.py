@@ -34,8 +34,8 @@ with the flipped kernel), so it uses ``forward`` (see ``conv.py``).
 Small maps give short loops (63 values for a 7x7 "same" map), whose set-up then costs as
 much as the arithmetic. So G images are stacked into one grid, image g's padded rows
 below image g-1's (planes[c, (g*H_pad + h)*W_pad + w] = x_pad[n0 + g, h, w, c]), and the
-products run over all of them at once: the kh - 1 rows between two images are unused rows
-like the unused columns, read by no output. G is chosen so that a grid's planes and
+products run over all of them at once: the kh - 1 output rows between two images are
+computed and dropped, like the unused columns. G is chosen so that a grid's planes and
 outputs take about GRID_BYTES (``_images_per_grid``).
 
 On one core the shifted products run at 40 to 50 GFLOP/s alone (half the GEMM peak; a
