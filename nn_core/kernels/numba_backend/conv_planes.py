@@ -244,16 +244,23 @@ def _sum_chunks_to_kernel_layout(partial, out):
 
 
 # ---------------------------------------------------------------------- public
-def _geometry(x_shape, kernel_shape, padding):
-    """(OH, OW, W_pad, offsets) of a stride-1 conv of x (N, H, W, C) with this padding;
-    offsets (kh*kw,) int64 = i*W_pad + j."""
-    kernel_h, kernel_w = kernel_shape[:2]
+def _geometry(x_shape, kernel_shape, padding, itemsize):
+    """The grid of a stride-1 conv of x (N, H, W, C) with this kernel (kh, kw, C, F) and
+    padding: (OH, OW, H_pad, W_pad, offsets, per_grid), offsets (kh*kw,) int64 =
+    i*W_pad + j, per_grid the images stacked on one grid (``_images_per_grid``)."""
+    kernel_h, kernel_w, channels, filters = kernel_shape
     top, bottom, left, right = padding
-    padded_w = x_shape[2] + left + right
-    out_h = x_shape[1] + top + bottom - kernel_h + 1
-    out_w = padded_w - kernel_w + 1
+    padded_h, padded_w = x_shape[1] + top + bottom, x_shape[2] + left + right
     offsets = (np.arange(kernel_h)[:, None] * padded_w + np.arange(kernel_w)).reshape(-1)
-    return out_h, out_w, padded_w, offsets.astype(np.int64)
+    per_grid = _images_per_grid(padded_h, padded_w, channels, filters, itemsize)
+    return (
+        padded_h - kernel_h + 1,
+        padded_w - kernel_w + 1,
+        padded_h,
+        padded_w,
+        offsets.astype(np.int64),
+        per_grid,
+    )
 
 
 def forward(x, kernel, bias, padding):
@@ -263,15 +270,15 @@ def forward(x, kernel, bias, padding):
     None, padding: (top, bottom, left, right) -> z: (N, OH, OW, F).
     """
     kernel_h, kernel_w, channels, filters = kernel.shape
-    out_h, out_w, padded_w, offsets = _geometry(x.shape, kernel.shape, padding)
+    out_h, out_w, padded_h, padded_w, offsets, per_grid = _geometry(
+        x.shape, kernel.shape, padding, x.itemsize
+    )
     z = np.empty((x.shape[0], out_h, out_w, filters), dtype=x.dtype)
     if z.size == 0:
         return z
     weights = np.ascontiguousarray(kernel.transpose(3, 2, 0, 1).reshape(filters, channels, -1))
     bias = np.zeros(filters, x.dtype) if bias is None else np.ascontiguousarray(bias, x.dtype)
     multiply_adds = z.size * kernel_h * kernel_w * channels
-    padded_h = x.shape[1] + padding[0] + padding[1]
-    per_grid = _images_per_grid(padded_h, padded_w, channels, filters, x.itemsize)
     _forward(
         x,
         weights,
@@ -301,12 +308,12 @@ def kernel_gradient(x, grad_z, kernel_shape, padding):
     if grad_z.size == 0:
         grad_kernel[...] = 0
         return grad_kernel
-    _, _, padded_w, offsets = _geometry(x.shape, kernel_shape, padding)
+    _, _, padded_h, padded_w, offsets, per_grid = _geometry(
+        x.shape, kernel_shape, padding, x.itemsize
+    )
     chunks = max(1, min(REDUCTION_CHUNKS, x.shape[0]))
     partial = np.empty((chunks, filters, channels, kernel_h * kernel_w), dtype=x.dtype)
     multiply_adds = grad_z.size * kernel_h * kernel_w * channels
-    padded_h = x.shape[1] + padding[0] + padding[1]
-    per_grid = _images_per_grid(padded_h, padded_w, channels, filters, x.itemsize)
     _kernel_gradient(
         x,
         grad_z,
