@@ -20,11 +20,15 @@ from . import (
     trace,
 )
 from .errors import ModelFileError, TrainingDivergedError
+from .functional import Input, Model
+from .random import set_random_seed
 from .sequential import Sequential, load_model
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Input",
+    "Model",
     "ModelFileError",
     "Sequential",
     "TrainingDivergedError",
@@ -38,5 +42,6 @@ __all__ = [
     "load_model",
     "optimizers",
     "regularizers",
+    "set_random_seed",
     "trace",
 ]

@@ -25,6 +25,7 @@ import math
 import os
 import struct
 import tempfile
+import tokenize
 import zipfile
 import zlib
 
@@ -99,6 +100,8 @@ _READ_ERRORS = (
     struct.error,
     OverflowError,
     MemoryError,
+    SyntaxError,  # np.lib.format parses a .npy header with ast: a garbled one fails there
+    tokenize.TokenError,  # ... or in its tokenizer, for an unclosed bracket
 )
 
 

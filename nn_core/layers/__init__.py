@@ -62,6 +62,7 @@ __all__ = [
 def layer_class(class_name: str):
     """The layer class called ``class_name`` (for rebuilding saved models)."""
     from .._names import unknown_name_error
+    from ..functional import Model
     from ..sequential import Sequential
 
     classes = {
@@ -70,6 +71,7 @@ def layer_class(class_name: str):
         if isinstance(value, type) and issubclass(value, Layer)
     }
     classes["Sequential"] = Sequential
+    classes["Model"] = Model
     if class_name not in classes:
         raise unknown_name_error("layer class", class_name, classes)
     return classes[class_name]

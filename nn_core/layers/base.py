@@ -66,6 +66,36 @@ class Layer:
         self.buffers: dict[str, np.ndarray] = {}
         self.rng = np.random.default_rng()
         self.trainable = True
+        # The calls of this layer on symbolic tensors (nn_core.functional.Node), in order.
+        self._inbound_nodes = []
+
+    #: True for layers whose ``forward`` takes a list of arrays (the merge layers).
+    takes_multiple_inputs = False
+
+    def __call__(self, inputs, training=None, **kwargs):
+        """Keras's habit: ``layer(tensor)`` records a graph node, ``layer(array)`` computes.
+
+        On symbolic tensors (``nn_core.Input`` and what layers return for it) this records
+        the call and returns the output's symbolic tensor; on arrays it is
+        ``forward(inputs, training=bool(training))``.
+        """
+        if kwargs:
+            raise TypeError(
+                f"layer {self.name!r} ({type(self).__name__}) was called with unsupported "
+                f"keyword arguments {sorted(kwargs)}; nn_core layers take (inputs, training=)"
+            )
+        from ..functional.tensor import is_symbolic
+
+        if is_symbolic(inputs):
+            if training is not None:
+                raise TypeError(
+                    f"layer {self.name!r}: training= cannot be fixed on a symbolic call; "
+                    "fit runs layers in training mode and predict in inference mode"
+                )
+            from ..functional.calls import call_symbolically
+
+            return call_symbolically(self, inputs)
+        return self.forward(inputs, training=bool(training))
 
     # ------------------------------------------------------------------ building
     def build(self, input_shape, dtype="float32"):

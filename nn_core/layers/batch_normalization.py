@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .. import kernels
+from .. import allocation, kernels
 from .base import Layer
 
 
@@ -62,6 +62,7 @@ class BatchNormalization(Layer):
             )
         super().build(input_shape, dtype)
         channels = self.input_shape[-1]
+        allocation.claim(self, *[(channels,)] * (2 + self.scale + self.center))
         arrays = {}
         if self.scale:
             arrays["gamma"] = np.ones(channels)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import kernels
+from .. import allocation, kernels
 from .base import format_shape
 from .dense import Dense
 from .weighted import WeightedLayer
@@ -97,6 +97,7 @@ class DenseTransposed(WeightedLayer):
             self._check_tied_layer()
         arrays = {}
         if self.use_bias:
+            allocation.claim(self, self.output_shape)
             arrays["bias"] = self.bias_initializer(self.output_shape, self.rng, self.dtype)
         self._init_params(**arrays)
         self.activation.build(self.output_shape, self.dtype)

@@ -10,7 +10,7 @@ the activation turns dL/dy into dL/dz, and the subclass's ``backward_from_logits
 turns dL/dz into dL/dx, dL/dW and dL/db (adding the kernel penalty's gradient).
 """
 
-from .. import initializers, regularizers
+from .. import allocation, initializers, regularizers
 from .activations import activation_config, activation_from_config, get_activation
 from .base import Layer
 
@@ -41,6 +41,7 @@ class WeightedLayer(Layer):
 
     def _build_weights(self, kernel_shape, bias_shape):
         """Initialise ``kernel`` (and ``bias``) with this layer's generator and dtype."""
+        allocation.claim(self, kernel_shape, *([bias_shape] if self.use_bias else []))
         arrays = {"kernel": self.kernel_initializer(kernel_shape, self.rng, self.dtype)}
         if self.use_bias:
             arrays["bias"] = self.bias_initializer(bias_shape, self.rng, self.dtype)

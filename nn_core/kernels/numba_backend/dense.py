@@ -31,6 +31,7 @@ import numba
 import numpy as np
 
 from ... import threads
+from ..numpy_backend.dense import matrix_product
 from ._jit import contiguous, jit
 
 # Splitting pays from about this many multiply-adds (a quarter millisecond of BLAS):
@@ -59,25 +60,44 @@ def matmul(a, b, out=None, *, among_parallel_kernels=False):
     """
     rows, inner = a.shape
     columns = b.shape[1]
+    if rows == 1:  # GEMM, not GEMV (see numpy_backend.dense.matrix_product)
+        product = matrix_product(a, b)
+        if out is None:
+            return product
+        out[...] = product
+        return out
     if not among_parallel_kernels:
         return np.matmul(a, b, out=out)
     parts = threads.get_numba_threads() or 1
     with threads.at_most_blas_threads(1):
-        if parts < 2 or rows < 2 * parts or rows * inner * columns < SPLIT_MIN_MULTIPLY_ADDS:
+        too_small = rows < 2 * parts * ROW_ALIGNMENT
+        if parts < 2 or too_small or rows * inner * columns < SPLIT_MIN_MULTIPLY_ADDS:
             return np.matmul(a, b, out=out)
         if out is None:
             out = np.empty((rows, columns), dtype=np.result_type(a, b))
         run_in_parts(
-            rows, parts, lambda start, stop: np.matmul(a[start:stop], b, out=out[start:stop])
+            rows,
+            parts,
+            lambda start, stop: np.matmul(a[start:stop], b, out=out[start:stop]),
+            align=ROW_ALIGNMENT,
         )
         return out
 
 
-def run_in_parts(total, parts, work):
+# Row splits of a product start at multiples of this many rows. OpenBLAS computes rows in
+# blocks of its kernel's M unroll (4 to 32 rows, by CPU) and the last, partial block of
+# a call with a different kernel, whose sums can round differently: on an AMD EPYC (AVX2)
+# rows 2040-2049 of (4099, 64) @ (64, 40) split at row 2050 differed from the whole
+# product by up to 1.5e-5. A multiple of every unroll keeps each row in the same block.
+ROW_ALIGNMENT = 96
+
+
+def run_in_parts(total, parts, work, align=1):
     """Call work(start, stop) on ``parts`` contiguous ranges covering range(total): the
     first range on the calling thread, the others on helper threads at the same time (for
-    work that releases the GIL: BLAS, NumPy copies). Returns when all are done."""
-    bounds = [total * k // parts for k in range(parts + 1)]
+    work that releases the GIL: BLAS, NumPy copies). Inner bounds are multiples of
+    ``align``. Returns when all are done."""
+    bounds = [total * k // parts // align * align for k in range(parts)] + [total]
     pool = _helper_pool(parts - 1)
     futures = [pool.submit(work, start, stop) for start, stop in zip(bounds[1:-1], bounds[2:])]
     work(bounds[0], bounds[1])
