@@ -22,8 +22,28 @@ from .sequential import Sequential
 L = layers
 R = regularizers
 
-# class name -> list of (description, factory, input shape including the batch axis)
+# class name -> list of (description, factory, input shape including the batch axis);
+# a merge layer's examples give a list of input shapes.
 LAYER_EXAMPLES = {
+    "Add": [
+        ("two inputs", lambda: L.Add(), [(3, 4), (3, 4)]),
+        ("three NHWC maps", lambda: L.Add(), [(2, 3, 3, 2)] * 3),
+    ],
+    "Subtract": [("two inputs", lambda: L.Subtract(), [(3, 5), (3, 5)])],
+    "Multiply": [
+        ("two inputs", lambda: L.Multiply(), [(3, 4), (3, 4)]),
+        ("three inputs", lambda: L.Multiply(), [(2, 5)] * 3),
+    ],
+    "Average": [("three inputs", lambda: L.Average(), [(3, 4)] * 3)],
+    "Concatenate": [
+        ("features, axis -1", lambda: L.Concatenate(), [(3, 2), (3, 4)]),
+        ("NHWC channels", lambda: L.Concatenate(axis=-1), [(2, 3, 3, 1), (2, 3, 3, 2)]),
+        (
+            "NHWC rows, axis 1, three inputs",
+            lambda: L.Concatenate(axis=1),
+            [(2, 1, 3, 2), (2, 2, 3, 2), (2, 3, 3, 2)],
+        ),
+    ],
     "Dense": [
         ("4 units, tanh", lambda: L.Dense(4, activation="tanh"), (3, 5)),
         (
@@ -202,6 +222,13 @@ def _away_from_zero(rng, shape):
     return np.sign(values) * (0.1 + np.abs(values))
 
 
+def example_inputs(rng, shape):
+    """Inputs for an example: one batch, or one per shape for a merge layer's list."""
+    if isinstance(shape, list):
+        return [_away_from_zero(rng, s) for s in shape]
+    return _away_from_zero(rng, shape)
+
+
 def run_checks(only=None, tolerance=DEFAULT_TOLERANCE):
     """Yield (kind, name, description, backend, max relative error or None if missing)."""
     backends = [name for name in kernels.AVAILABLE_BACKENDS if _backend_usable(name)]
@@ -241,7 +268,7 @@ def _check(kind, example):
         _, factory, shape = example
         layer = factory()
         layer.set_rng(np.random.default_rng(1))
-        return max(check_layer(layer, _away_from_zero(rng, shape)).values())
+        return max(check_layer(layer, example_inputs(rng, shape)).values())
     if kind == "loss":
         _, factory, prediction_kind = example
         shape = (3, 4)

@@ -60,18 +60,22 @@ def numerical_gradient(function, array, epsilon=DEFAULT_EPSILON):
 def check_layer(layer, x, training=True, seed=0, epsilon=DEFAULT_EPSILON) -> dict[str, float]:
     """Relative errors of dL/dx and of each dL/dparam for one layer (built in float64).
 
-    x: (N, ...) input batch. Random layers (Dropout, GaussianNoise) replay the same
+    x: (N, ...) input batch (a list of batches for a merge layer, whose input errors are
+    keyed "input_0", "input_1", ...). Random layers (Dropout, GaussianNoise) replay the same
     random draws at every evaluation, so f is a deterministic function of x and params.
     Returns ``{"input": err, "<param>": err, ...}``.
     """
-    x = np.array(x, dtype=np.float64)
+    several = getattr(layer, "takes_multiple_inputs", False)
+    inputs = [np.array(a, dtype=np.float64) for a in x] if several else [np.array(x, np.float64)]
+    x = inputs if several else inputs[0]
+    shapes = [a.shape[1:] for a in inputs]
     if not layer.built:
-        layer.build(x.shape[1:], dtype="float64")
+        layer.build(shapes if several else shapes[0], dtype="float64")
     if layer.dtype != np.float64:
         raise ValueError(f"layer {layer.name!r} must be built in float64 for a gradient check")
     rng_state = layer.rng.bit_generator.state
     projection = np.random.default_rng(seed).standard_normal(
-        (len(x), *layer.compute_output_shape(x.shape[1:]))
+        (len(inputs[0]), *layer.compute_output_shape(shapes if several else shapes[0]))
     )
 
     def objective():
@@ -81,8 +85,15 @@ def check_layer(layer, x, training=True, seed=0, epsilon=DEFAULT_EPSILON) -> dic
 
     objective()
     grad_input = layer.backward(projection)
-    analytic = {"input": grad_input, **{key: grad.copy() for key, grad in layer.grads.items()}}
-    numeric = {"input": numerical_gradient(objective, x, epsilon)}
+    if several:  # a merge layer: one dL/dx per input, keyed input_0, input_1, ...
+        analytic = {f"input_{i}": g for i, g in enumerate(grad_input)}
+        numeric = {
+            f"input_{i}": numerical_gradient(objective, a, epsilon) for i, a in enumerate(inputs)
+        }
+    else:
+        analytic = {"input": grad_input}
+        numeric = {"input": numerical_gradient(objective, x, epsilon)}
+    analytic.update({key: grad.copy() for key, grad in layer.grads.items()})
     for key, param in layer.params.items():
         numeric[key] = numerical_gradient(objective, param, epsilon)
     return {key: relative_error(analytic[key], numeric[key]) for key in analytic}

@@ -26,7 +26,11 @@ pytest.importorskip("numba")
 
 import nn_core  # noqa: E402
 from nn_core import kernels, threads  # noqa: E402
-from nn_core._gradcheck_report import LAYER_EXAMPLES, discovered_layers  # noqa: E402
+from nn_core._gradcheck_report import (  # noqa: E402
+    LAYER_EXAMPLES,
+    discovered_layers,
+    example_inputs,
+)
 from nn_core.gradcheck import check_layer  # noqa: E402
 from nn_core.kernels import numba_backend as fast  # noqa: E402
 from nn_core.kernels import numpy_backend as reference  # noqa: E402
@@ -792,7 +796,7 @@ def test_every_layer_passes_a_gradient_check_on_the_numba_backend(name, numba_ba
     _, factory, shape = LAYER_EXAMPLES[name][0]
     layer = factory()
     layer.set_rng(np.random.default_rng(1))
-    errors = check_layer(layer, _away_from_zero(np.random.default_rng(0), shape))
+    errors = check_layer(layer, example_inputs(np.random.default_rng(0), shape))
     assert max(errors.values()) < 1e-6, errors
 
 

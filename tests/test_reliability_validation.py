@@ -37,6 +37,8 @@ BAD_LAYER_ARGUMENTS = [
     (regularizers.L1, dict(l1=math.nan), ["L1", "l1"]),
     (regularizers.KLSparsity, dict(target=1.0), ["KLSparsity", "target"]),
     (L.Dense, dict(units=4, name=""), ["name"]),
+    (L.Concatenate, dict(axis=0), ["Concatenate", "axis 0", "batch"]),
+    (L.Concatenate, dict(axis=1.5), ["Concatenate", "axis", "1.5"]),
     (L.Conv2D, dict(filters=0, kernel_size=3), ["Conv2D", "filters", "0"]),
     (L.Conv2D, dict(filters=4, kernel_size=0), ["Conv2D", "kernel_size", "0"]),
     (L.Conv2D, dict(filters=4, kernel_size=(3, -1)), ["kernel_size", "(3, -1)"]),
@@ -144,7 +146,18 @@ PUBLIC_LAYERS = {
     and issubclass(getattr(L, name), L.Layer)
     and name not in ("Layer", "Activation")
 }
-LAYERS_WITHOUT_ARGUMENTS = {"Flatten", "ReLU", "Sigmoid", "Tanh", "Softplus", "Linear"}
+LAYERS_WITHOUT_ARGUMENTS = {
+    "Flatten",
+    "ReLU",
+    "Sigmoid",
+    "Tanh",
+    "Softplus",
+    "Linear",
+    "Add",
+    "Subtract",
+    "Multiply",
+    "Average",
+}
 
 
 def test_every_public_layer_and_optimizer_has_bad_argument_cases():

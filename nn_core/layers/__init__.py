@@ -22,6 +22,7 @@ from .dense import Dense
 from .dense_transposed import DenseTransposed
 from .dropout import Dropout
 from .gaussian_sampling import GaussianSampling
+from .merge import Add, Average, Concatenate, Multiply, Subtract
 from .noise import GaussianNoise
 from .pooling import AveragePooling2D, MaxPooling2D
 from .reshape import Flatten, Reshape
@@ -30,9 +31,12 @@ from .upsampling import UpSampling2D
 __all__ = [
     "ELU",
     "Activation",
+    "Add",
+    "Average",
     "AveragePooling2D",
     "BatchNormalization",
     "ClippedGaussianNoise",
+    "Concatenate",
     "ContractiveDense",
     "Conv2D",
     "Conv2DTranspose",
@@ -47,11 +51,13 @@ __all__ = [
     "Linear",
     "MaskingNoise",
     "MaxPooling2D",
+    "Multiply",
     "ReLU",
     "Reshape",
     "Sigmoid",
     "Softmax",
     "Softplus",
+    "Subtract",
     "Tanh",
     "UpSampling2D",
     "get_activation",
