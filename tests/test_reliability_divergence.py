@@ -4,6 +4,7 @@ state) left at its last finite value, by default (issue 6, "Divergence")."""
 
 import numpy as np
 import pytest
+from model_kinds import KINDS, make_model
 
 import nn_core as nn
 
@@ -49,12 +50,23 @@ def data(n=32, seed=0):
     return rng.random((n, 6)).astype(np.float32), rng.random((n, 3)).astype(np.float32)
 
 
+@pytest.fixture(autouse=True, params=KINDS)
+def model_kind(request):
+    """Every test of this file runs on a Sequential and on the same stack as a Model."""
+    global KIND
+    KIND = request.param
+    yield request.param
+
+
+KIND = "sequential"
+
+
 def model_with(loss, optimizer="adam", batch_norm=True):
     layers = [L.Dense(5, activation="tanh")]
     if batch_norm:
         layers.append(L.BatchNormalization())
     layers.append(L.Dense(3))
-    model = nn.Sequential(layers, seed=3)
+    model = make_model(KIND, layers, seed=3, input_shape=(6,))
     model.compile(optimizer=optimizer, loss=loss)
     return model
 

@@ -10,6 +10,7 @@ every generator is a NumPy ``Generator`` seeded from the model's seed.
 
 import numpy as np
 import pytest
+from model_kinds import KINDS, make_model
 
 import autoencoders
 import nn_core as nn
@@ -27,18 +28,26 @@ def backend(request):
     kernels.set_backend(previous)
 
 
+@pytest.fixture(autouse=True, params=KINDS)
+def model_kind(request):
+    """Every test of this file runs on a Sequential and on the same stack as a Model."""
+    global KIND
+    KIND = request.param
+    yield request.param
+
+
+KIND = "sequential"
+
+
 def train(seed, dtype="float32", targets_copied=False):
-    model = nn.Sequential(
-        [
-            L.GaussianNoise(0.2),
-            L.Dense(12, activation="relu"),
-            L.Dropout(0.4),
-            L.Dense(4, activation="tanh"),
-            L.Dense(10, activation="sigmoid"),
-        ],
-        seed=seed,
-    )
-    model.build((10,), dtype)
+    layers = [
+        L.GaussianNoise(0.2),
+        L.Dense(12, activation="relu"),
+        L.Dropout(0.4),
+        L.Dense(4, activation="tanh"),
+        L.Dense(10, activation="sigmoid"),
+    ]
+    model = make_model(KIND, layers, seed=seed, input_shape=(10,), dtype=dtype)
     model.compile(optimizer="adam", loss="binary_crossentropy")
     x = np.random.default_rng(123).random((50, 10)).astype(dtype)
     targets = x.copy() if targets_copied else x
