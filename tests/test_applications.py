@@ -268,6 +268,7 @@ def test_denoising_beats_the_noisy_input(quick_results):
     m = quick_results[1]["denoising"]["metrics"]
     for key in ("gaussian_0.5", "salt_and_pepper_0.3"):
         assert m[f"{key}_psnr_autoencoder"] > m[f"{key}_psnr_noisy"] + 2
+        assert m[f"{key}_psnr_unet"] > m[f"{key}_psnr_noisy"] + 2
         assert m[f"{key}_ssim_median"] > m[f"{key}_ssim_noisy"]
 
 

@@ -1,4 +1,4 @@
-"""Denoising: one convolutional autoencoder against Gaussian and salt-and-pepper noise.
+"""Denoising: a convolutional autoencoder and a U-Net against Gaussian and salt-and-pepper noise.
 
 The model (the Keras blog's denoiser layers, ``_common.conv_image_model``) is trained
 on MNIST with noisy inputs and clean targets, every epoch with fresh noise: each image
@@ -6,11 +6,19 @@ gets one of the six noise conditions below at random (a blind denoiser: it is no
 which). It is compared on test digits with the noisy input itself and with two classical
 filters: a 3 x 3 median filter and a Gaussian filter whose sigma (0.5, 1 or 1.5 pixels)
 is chosen per condition for the best PSNR on the test images (a favour to the baseline).
+
+The U-Net (Ronneberger, Fischer and Brox, 2015, at MNIST's scale) is the same encoder and
+decoder with skip connections: each decoder stage also sees, through ``Concatenate``,
+the encoder's map of the same size, so fine detail need not pass through the 7 x 7 code.
+It is an ``nn_core.Model`` graph, trained on the same images, noise, epochs and batch size.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+import nn_core as nn
+from nn_core import layers as L
 
 from . import _common as common
 from .filters import gaussian_filter, median_filter
@@ -28,7 +36,7 @@ CONDITIONS = (
     ("salt_and_pepper", 0.3),
 )
 GAUSSIAN_SIGMAS = (0.5, 1.0, 1.5)
-METHODS = ("noisy", "autoencoder", "median 3x3", "gaussian filter")
+METHODS = ("noisy", "autoencoder", "U-Net", "median 3x3", "gaussian filter")
 QUICK = {"batch": 32, "train": 1000, "test": 200, "epochs": 3}
 FULL = {"batch": 128, "train": 8000, "test": 1000, "epochs": 8}
 
@@ -43,30 +51,53 @@ def noisy_mixture(images, rng) -> np.ndarray:
     return noisy
 
 
+def unet(filters=(32, 32), seed=0) -> nn.Model:
+    """(N, 28, 28, 1) -> (N, 28, 28, 1): conv_image_model's layers plus two skip connections.
+
+    encoder: Conv 3x3 relu (28x28) -> pool -> Conv (14x14) -> pool -> 7x7 code;
+    decoder: Conv + upsample to 14x14, joined with the encoder's 14x14 map; Conv +
+    upsample to 28x28, joined with the 28x28 map; Conv 3x3 sigmoid to one channel.
+    """
+    images = nn.Input((28, 28, 1), name="noisy")
+    skips, tensor = [], images
+    for count in filters:
+        tensor = L.Conv2D(count, 3, padding="same", activation="relu")(tensor)
+        skips.append(tensor)
+        tensor = L.MaxPooling2D(padding="same")(tensor)
+    for count, skip in zip(reversed(filters), reversed(skips)):
+        tensor = L.UpSampling2D()(L.Conv2D(count, 3, padding="same", activation="relu")(tensor))
+        tensor = L.Concatenate()([tensor, skip])
+    clean = L.Conv2D(1, 3, padding="same", activation="sigmoid")(tensor)
+    return nn.Model(images, clean, name="unet_denoiser", seed=seed)
+
+
 def run(out_dir, *, quick=False, seed=0, progress=None) -> dict:
     """Train the blind denoiser, score it and the filters per condition, draw the grid."""
     settings = QUICK if quick else FULL
     out = common.output_dir(out_dir)
     x_train, _ = common.load_images("mnist", "train", settings["train"])
     x_test, _ = common.load_images("mnist", "test", settings["test"])
-    tracker = common.Tracker(progress, settings["epochs"] + len(CONDITIONS) * 0.5)
-    rng = np.random.default_rng(seed)
-    model = common.conv_image_model(seed=seed)
-    common.train(
-        model,
-        lambda epoch: common.channels_last(noisy_mixture(x_train, rng)),
-        common.channels_last(x_train),
-        epochs=settings["epochs"],
-        update=tracker.stage("training the denoising autoencoder", settings["epochs"]),
-        batch_size=settings["batch"],
-    )
+    tracker = common.Tracker(progress, 2 * settings["epochs"] + len(CONDITIONS) * 0.5)
+    models = {"autoencoder": common.conv_image_model(seed=seed), "U-Net": unet(seed=seed)}
+    for label, model in models.items():
+        rng = np.random.default_rng(seed)  # the same noisy images for both models
+        common.train(
+            model,
+            lambda epoch, rng=rng: common.channels_last(noisy_mixture(x_train, rng)),
+            common.channels_last(x_train),
+            epochs=settings["epochs"],
+            update=tracker.stage(f"training the denoising {label}", settings["epochs"]),
+            batch_size=settings["batch"],
+            loss="binary_crossentropy",
+        )
     scores, examples = {}, []
     for index, (kind, level) in enumerate(CONDITIONS):
         tracker.stage(f"scoring {kind} {level}", 0.5)
         noisy = add_noise(x_test, kind, level, seed=seed + 1000 + index)
         outputs = {
             "noisy": noisy,
-            "autoencoder": model.predict(common.channels_last(noisy))[..., 0],
+            "autoencoder": models["autoencoder"].predict(common.channels_last(noisy))[..., 0],
+            "U-Net": models["U-Net"].predict(common.channels_last(noisy))[..., 0],
             "median 3x3": median_filter(noisy, 3),
         }
         candidates = [gaussian_filter(noisy, sigma) for sigma in GAUSSIAN_SIGMAS]
@@ -91,7 +122,7 @@ def run(out_dir, *, quick=False, seed=0, progress=None) -> dict:
         )
         key = f"{kind}_{level}"
         for method in METHODS:
-            slug = method.split()[0]
+            slug = method.split()[0].lower().replace("-", "")  # U-Net: unet
             metrics[f"{key}_psnr_{slug}"] = score[method][0]
             metrics[f"{key}_ssim_{slug}"] = score[method][1]
     headers = ["noise, level"] + [f"PSNR {m}" for m in METHODS] + [f"SSIM {m}" for m in METHODS]
@@ -103,6 +134,7 @@ def run(out_dir, *, quick=False, seed=0, progress=None) -> dict:
         batch=settings["batch"],
         optimizer=common.OPTIMIZER,
         model="conv (32, 32) to a 7x7x32 code, BCE, fresh noise every epoch",
+        U_Net="the same layers with Concatenate skips at 14x14 and 28x28",
         PSNR="dB, mean over test images",
         gaussian_filter_sigma=f"({sigmas})",
         seed=seed,
