@@ -10,6 +10,8 @@ the activation turns dL/dy into dL/dz, and the subclass's ``backward_from_logits
 turns dL/dz into dL/dx, dL/dW and dL/db (adding the kernel penalty's gradient).
 """
 
+import inspect
+
 from .. import allocation, initializers, regularizers
 from .activations import activation_config, activation_from_config, get_activation
 from .base import Layer
@@ -25,7 +27,19 @@ class WeightedLayer(Layer):
         kernel_regularizer=None,
         activity_regularizer=None,
         name=None,
+        **unsupported,
     ):
+        if unsupported:  # Keras arguments we lack (kernel_constraint=, ...): never ignored
+            own = [
+                name
+                for name in inspect.signature(type(self).__init__).parameters
+                if name not in ("self", "kwargs", "activation")
+            ]
+            shared = list(inspect.signature(WeightedLayer.__init__).parameters)[1:-1]
+            raise TypeError(
+                f"{type(self).__name__}: argument(s) {sorted(unsupported)} are not supported "
+                f"by nn_core; supported: {', '.join(dict.fromkeys(own + shared))}"
+            )
         super().__init__(name=name)
         self.activation = get_activation(activation)
         self.use_bias = bool(use_bias)
