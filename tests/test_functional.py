@@ -208,6 +208,17 @@ def test_gradient_check_of_a_layer_used_twice_with_dropout_replayed():
     model.compile(optimizer="sgd", loss="mse")
     inputs = data(dtype="float64")
     assert max(check_model(model, inputs, inputs)) < TOLERANCE
+    assert_round_trip(model, inputs)
+
+
+def assert_round_trip(model, inputs):
+    """save + load_model give the same predictions, bit for bit."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        model.save(f"{folder}/model.npz")
+        loaded = nn.load_model(f"{folder}/model.npz")
+    np.testing.assert_array_equal(loaded.predict(inputs), model.predict(inputs))
 
 
 def test_gradient_check_of_a_dropout_layer_used_twice():
@@ -218,6 +229,7 @@ def test_gradient_check_of_a_dropout_layer_used_twice():
     model = nn.Model(x, y, seed=4).compile(optimizer="sgd", loss="mse")
     inputs = data(dtype="float64")
     assert max(check_model(model, inputs, inputs)) < TOLERANCE
+    assert_round_trip(model, inputs)
 
 
 def test_gradient_check_of_models_nested_in_models_and_in_sequential():
@@ -232,6 +244,8 @@ def test_gradient_check_of_models_nested_in_models_and_in_sequential():
     wrapped = nn.Sequential([outer], seed=3).compile(optimizer="sgd", loss="mse")
     wrapped.build((6,), "float64")
     assert max(check_model(wrapped, inputs, inputs)) < TOLERANCE
+    assert_round_trip(outer, inputs)
+    assert_round_trip(wrapped, inputs)
 
 
 def test_model_backward_returns_the_input_gradient_of_the_whole_graph():

@@ -65,15 +65,19 @@ TRAINING_SCRIPT = textwrap.dedent(
 
     rng = np.random.default_rng(0)
     x = rng.random((48, 10)).astype(np.float32)
-    model = nn.Sequential(
-        [
-            nn.layers.GaussianNoise(0.1),
-            nn.layers.Dense(6, activation="relu"),
-            nn.layers.Dropout(0.3),
-            nn.layers.Dense(10, activation="sigmoid"),
-        ],
-        seed=7,
-    )
+    layers = [
+        nn.layers.GaussianNoise(0.1),
+        nn.layers.Dense(6, activation="relu"),
+        nn.layers.Dropout(0.3),
+        nn.layers.Dense(10, activation="sigmoid"),
+    ]
+    if "MODEL_KIND" == "graph":  # the same stack as a graph Model
+        tensor = inputs = nn.Input((10,))
+        for layer in layers:
+            tensor = layer(tensor)
+        model = nn.Model(inputs, tensor, seed=7)
+    else:
+        model = nn.Sequential(layers, seed=7)
     model.compile(optimizer="adam", loss="binary_crossentropy")
     history = model.fit(
         x, x, epochs={EPOCHS}, batch_size=16, validation_data=(x[:8], x[:8]), verbose=0,
@@ -87,10 +91,11 @@ TRAINING_SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.fixture(scope="module")
-def script(tmp_path_factory):
-    path = tmp_path_factory.mktemp("resume") / "train.py"
-    path.write_text(TRAINING_SCRIPT)
+@pytest.fixture(scope="module", params=["sequential", "graph"])
+def script(tmp_path_factory, request):
+    """The training script, for a Sequential and for the same stack as a graph Model."""
+    path = tmp_path_factory.mktemp(f"resume_{request.param}") / "train.py"
+    path.write_text(TRAINING_SCRIPT.replace('"MODEL_KIND"', repr(request.param)))
     return path
 
 
