@@ -676,18 +676,6 @@ class TrainableModel(Layer):
 
         save_model(self, path, include_optimizer)
 
-    def save_weights(self, path):
-        """Write the weights alone (``.npz``, or ``.safetensors`` when available)."""
-        from . import weights_file
-
-        weights_file.save_weights(self, path)
-
-    def load_weights(self, path):
-        """Read weights written by ``save_weights`` (or a Keras 3 ``.weights.h5``)."""
-        from . import weights_file
-
-        weights_file.load_weights(self, path)
-
     def _save_training_state(self, path, epoch):
         from .model_files import save_training_state
 
