@@ -205,11 +205,21 @@ def test_compile_with_unknown_names_suggests():
 
 
 # ---------------------------------------------------------------------- data at the model
-def model_8_to_3(dtype="float32"):
-    model = nn.Sequential([L.Dense(3, activation="sigmoid")], seed=0, name="small")
-    model.build((8,), dtype)
-    model.compile(optimizer="sgd", loss="mse")
-    return model
+@pytest.fixture(params=["sequential", "graph"])
+def model_8_to_3(request):
+    """A factory of the small model, as a Sequential and as a graph Model."""
+
+    def make(dtype="float32"):
+        if request.param == "sequential":
+            model = nn.Sequential([L.Dense(3, activation="sigmoid")], seed=0, name="small")
+            model.build((8,), dtype)
+        else:
+            x = nn.Input((8,), dtype=dtype)
+            model = nn.Model(x, L.Dense(3, activation="sigmoid")(x), seed=0, name="small")
+        model.compile(optimizer="sgd", loss="mse")
+        return model
+
+    return make
 
 
 GOOD_X = np.full((5, 8), 0.5, dtype=np.float32)
@@ -245,7 +255,7 @@ BAD_X = _bad_values()
 
 @pytest.mark.parametrize("bad", sorted(BAD_X))
 @pytest.mark.parametrize("method", ["fit", "evaluate", "predict"])
-def test_bad_x_is_refused_by_fit_evaluate_and_predict(method, bad):
+def test_bad_x_is_refused_by_fit_evaluate_and_predict(method, bad, model_8_to_3):
     x, words = BAD_X[bad]
     model = model_8_to_3()
     weights = model.get_weights()
@@ -264,7 +274,7 @@ def test_bad_x_is_refused_by_fit_evaluate_and_predict(method, bad):
 
 
 @pytest.mark.parametrize("bad", ["nan", "bool", "complex", "rank 1"])
-def test_bad_targets_and_validation_data_are_refused_by_name(bad):
+def test_bad_targets_and_validation_data_are_refused_by_name(bad, model_8_to_3):
     x, _ = BAD_X[bad]
     y = x[:, :3] if x.ndim == 2 else x[:3]
     model = model_8_to_3()
@@ -275,7 +285,7 @@ def test_bad_targets_and_validation_data_are_refused_by_name(bad):
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int64, np.uint64])
-def test_integer_inputs_are_converted_value_for_value_never_wrapped(dtype):
+def test_integer_inputs_are_converted_value_for_value_never_wrapped(dtype, model_8_to_3):
     model = model_8_to_3()
     x = np.full((4, 8), 200, dtype=dtype)
     expected = model.predict(np.full((4, 8), 200.0, dtype=np.float32))
