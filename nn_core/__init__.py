@@ -19,6 +19,7 @@ from . import (
     regularizers,
     trace,
 )
+from .cloning import clone_model
 from .errors import ModelFileError, TrainingDivergedError
 from .functional import Input, Model
 from .random import set_random_seed
@@ -33,6 +34,7 @@ __all__ = [
     "Sequential",
     "TrainingDivergedError",
     "callbacks",
+    "clone_model",
     "datasets",
     "gradcheck",
     "initializers",

@@ -9,6 +9,9 @@ A model file is one archive (``nn_core.saving``) whose JSON config holds
 * ``input_shape`` (Sequential) and ``dtype``;
 * ``compile``: the optimizer's config and the loss (one config, or one per output with
   ``loss_weights``), or None;
+* ``frozen``: the layers and nested models with ``trainable = False``, each as its path
+  of positions from the model down (``[]`` is the model itself, ``[1, 0]`` the first
+  layer of its second layer), so a half-frozen transfer-learning model resumes as it was;
 
 and its arrays ``weight/<i>`` (``get_weights()`` order) and ``optimizer/<name>``.
 Loading never unpickles and never trusts the config: the model is rebuilt inside a
@@ -34,6 +37,7 @@ def file_contents(model, include_optimizer=True):
         "model": model.get_config(),
         "dtype": model.dtype.name,
         "compile": None,
+        "frozen": frozen_paths(model),
     }
     if type(model).__name__ == "Sequential":
         config["input_shape"] = list(model.input_shape)
@@ -56,6 +60,41 @@ def _loss_config(model) -> dict:
         "loss": [None if loss is None else loss.get_config() for loss in losses],
         "loss_weights": list(model._output_loss_weights),
     }
+
+
+def frozen_paths(model) -> list[list[int]]:
+    """Positions (``_direct_layers`` indices, from ``model`` down) of every frozen layer."""
+    paths = []
+
+    def visit(layer, path):
+        if not layer.trainable:
+            paths.append(path)
+        if hasattr(layer, "_direct_layers"):
+            for index, child in enumerate(layer._direct_layers()):
+                visit(child, [*path, index])
+
+    visit(model, [])
+    return paths
+
+
+def apply_frozen_paths(model, paths):
+    """Set ``trainable = False`` on the layers ``frozen_paths`` listed (ValueError if absent)."""
+    if not isinstance(paths, list):
+        raise ValueError(f"frozen must be a list of paths, got {type(paths).__name__}")
+    for path in paths:
+        layer = model
+        if not isinstance(path, list):
+            raise ValueError(f"a frozen path must be a list of positions, got {path!r}")
+        for index in path:
+            children = layer._direct_layers() if hasattr(layer, "_direct_layers") else []
+            if (
+                isinstance(index, bool)
+                or not isinstance(index, int)
+                or not 0 <= index < len(children)
+            ):
+                raise ValueError(f"frozen path {path!r} names no layer of the model")
+            layer = children[index]
+        layer.trainable = False
 
 
 def save_model(model, path, include_optimizer=True):
@@ -177,6 +216,8 @@ def model_from_file_config(config, arrays, path):
                         f"the graph's inputs are {model.dtype.name} but the file says "
                         f"{config['dtype']!r}"
                     )
+        # Before compiling and before the optimizer state is checked: a frozen layer has none.
+        apply_frozen_paths(model, config.get("frozen", []))
         compiled = config.get("compile")
         if compiled:
             loss = compiled["loss"]

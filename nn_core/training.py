@@ -141,32 +141,6 @@ class TrainableModel(Layer):
             names.extend(f"{layer.name}/{key}" for key in layer.buffers)
         return names
 
-    def get_weights(self) -> list[np.ndarray]:
-        """Copies of every weight in layer order (Dense: kernel (in, out), bias; Conv2D:
-        kernel (kh, kw, in, filters), bias; BatchNormalization: gamma, beta, moving_mean,
-        moving_variance)."""
-        self._require_built("get_weights")
-        return [array.copy() for array in self.weight_arrays()]
-
-    def set_weights(self, weights):
-        """Copy ``weights`` (same order, shapes as ``get_weights``) into the model's arrays."""
-        self._require_built("set_weights")
-        targets = self.weight_arrays()
-        names = self.weight_names()
-        weights = list(weights)
-        if len(weights) != len(targets):
-            raise ValueError(
-                f"set_weights: model {self.name!r} has {len(targets)} weight arrays, "
-                f"got {len(weights)}"
-            )
-        for name, target, value in zip(names, targets, weights):
-            value = np.asarray(value)
-            if value.shape != target.shape:
-                raise ValueError(f"set_weights: {name} has shape {target.shape}, got {value.shape}")
-            if not np.isfinite(value).all():
-                raise ValueError(f"set_weights: {name} contains NaN or Inf")
-            np.copyto(target, value, casting="same_kind")
-
     def count_params(self) -> int:
         return int(sum(layer.count_params() for layer in self.leaf_layers()))
 

@@ -187,6 +187,46 @@ class Layer:
     def from_config(cls, config: dict):
         return cls(**config)
 
+    # ------------------------------------------------------------------ weights
+    def weight_arrays(self) -> list[np.ndarray]:
+        """The live weight arrays, in ``get_weights`` order: params, then buffers."""
+        return [*self.params.values(), *self.buffers.values()]
+
+    def weight_names(self) -> list[str]:
+        return [f"{self.name}/{key}" for key in [*self.params, *self.buffers]]
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of every weight in order (Dense: kernel (in, out), bias; Conv2D:
+        kernel (kh, kw, in, filters), bias; BatchNormalization: gamma, beta, moving_mean,
+        moving_variance). A model lists its layers' weights in layer order."""
+        self._require_built("get_weights")
+        return [array.copy() for array in self.weight_arrays()]
+
+    def set_weights(self, weights):
+        """Copy ``weights`` (same order and shapes as ``get_weights``) into the live arrays."""
+        self._require_built("set_weights")
+        targets = self.weight_arrays()
+        names = self.weight_names()
+        weights = list(weights)
+        if len(weights) != len(targets):
+            raise ValueError(
+                f"set_weights: {self.name!r} has {len(targets)} weight arrays, got {len(weights)}"
+            )
+        for name, target, value in zip(names, targets, weights):
+            value = np.asarray(value)
+            if value.shape != target.shape:
+                raise ValueError(f"set_weights: {name} has shape {target.shape}, got {value.shape}")
+            if not np.isfinite(value).all():
+                raise ValueError(f"set_weights: {name} contains NaN or Inf")
+            np.copyto(target, value, casting="same_kind")
+
+    def _require_built(self, what):
+        if not self.built:
+            raise ValueError(
+                f"layer {self.name!r} ({type(self).__name__}) is not built yet; call it on "
+                f"data or build it before {what}"
+            )
+
     def count_params(self) -> int:
         return int(sum(value.size for value in self.params.values()))
 
