@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 import nn_core as nn
+from nn_core.model_files import apply_frozen_paths, frozen_paths
 from nn_core.saving import read_archive, write_archive
 from nn_core.validation import as_float_batch
 
@@ -227,6 +228,7 @@ class Autoencoder:
             "input_shape": list(model.input_shape),
             "dtype": model.dtype.name,
             "compile": None,
+            "frozen": frozen_paths(model),
             "autoencoder": {"class_name": type(self).__name__, "config": self.get_config()},
         }
         arrays = {f"weight/{i}": array for i, array in enumerate(model.weight_arrays())}
@@ -257,6 +259,7 @@ class Autoencoder:
             raise nn.ModelFileError(f"{path!r} holds a {target.__name__}, not a {cls.__name__}")
         try:
             autoencoder = target(**entry["config"]).build(config["dtype"])
+            apply_frozen_paths(autoencoder.model, config.get("frozen", []))
             if config.get("compile"):
                 autoencoder.compile(
                     optimizer=nn.optimizers.get(config["compile"]["optimizer"]),

@@ -130,3 +130,14 @@ def test_a_layer_copies_its_weights_to_another_layer_as_in_keras():
         target.set_weights([pretrained.get_weights()[0].T, pretrained.get_weights()[1]])
     with pytest.raises(ValueError, match=r"layer 'late' \(Dense\) is not built yet"):
         Dense(3, name="late").get_weights()
+
+
+def test_an_autoencoder_file_keeps_its_frozen_encoder(tmp_path):
+    from autoencoders import DenseAutoencoder
+
+    autoencoder = DenseAutoencoder(20, code_size=4, seed=0).build()
+    autoencoder.encoder.trainable = False
+    autoencoder.save(tmp_path / "ae.npz")
+    loaded = DenseAutoencoder.load(tmp_path / "ae.npz")
+    assert loaded.encoder.trainable is False and loaded.decoder.trainable is True
+    assert len(loaded.model.trainable_weights) == 2
