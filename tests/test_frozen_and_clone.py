@@ -1,4 +1,4 @@
-"""Transfer learning's plumbing: frozen layers survive save/load, clone_model copies architectures."""
+"""Transfer learning's plumbing: frozen layers survive save and load; clone_model copies."""
 
 import numpy as np
 import pytest

@@ -71,6 +71,22 @@ def test_layer_option_checks_only_that_class():
     assert {(kind, name) for kind, name, _, _ in rows} == {("layer", "Conv2D")}
 
 
+def test_running_the_module_prints_no_warning_before_its_table():
+    # Issue 18: runpy warned that nn_core.gradcheck was in sys.modules before it ran,
+    # because ``import nn_core`` imports the module ``-m`` then executes again.
+    result = subprocess.run(
+        [sys.executable, "-W", "error::RuntimeWarning", "-m", "nn_core.gradcheck", "--help"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout.startswith("usage: python -m nn_core.gradcheck")
+
+
 def test_unknown_layer_name_exits_non_zero():
     result = run_cli("--layer", "NoSuchLayer")
     assert result.returncode != 0

@@ -140,9 +140,3 @@ def check_model(model, x, y, epsilon=DEFAULT_EPSILON) -> list[float]:
         relative_error(grad, numerical_gradient(objective, weight, epsilon))
         for grad, weight in zip(analytic, live_weights)
     ]
-
-
-if __name__ == "__main__":  # pragma: no cover - exercised by tests through a subprocess
-    from ._gradcheck_report import main
-
-    raise SystemExit(main())
