@@ -140,6 +140,26 @@ def _check_members(archive: zipfile.ZipFile) -> None:
             )
 
 
+def _what_it_is(path) -> str:
+    """A short description of a file that is not a zip archive, from its first bytes."""
+    with open(path, "rb") as file:
+        head = file.read(64)
+    if not head:
+        return "the file is empty"
+    if head.startswith(b"\x93NUMPY"):
+        return "it is a single .npy array, not an .npz archive"
+    if head.startswith(b"PK"):
+        return "it is a truncated or damaged zip (.npz) archive"
+    if head.startswith(b"\x80"):
+        return "it is a Python pickle, which nn_core never loads"
+    printable = sum(32 <= byte < 127 or byte in b"\t\r\n" for byte in head)
+    if printable == len(head):
+        return (
+            f"it is a text file (it starts with {head[:24].decode('ascii')!r}), not an .npz archive"
+        )
+    return "it is not a zip (.npz) archive"
+
+
 def read_archive(path) -> tuple[dict, dict[str, np.ndarray]]:
     """Read and validate an archive written by ``write_archive``: (config, arrays).
 
@@ -149,10 +169,13 @@ def read_archive(path) -> tuple[dict, dict[str, np.ndarray]]:
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no model file at {path!r}")
+    if not zipfile.is_zipfile(path):
+        # Say what the file is ourselves: np.load guesses "pickled data" for anything that
+        # is neither .npz nor .npy, and advises unpickling, which this loader never does.
+        raise ModelFileError(f"{path!r} is not an nn_core model file: {_what_it_is(path)}")
     try:
-        if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as archive:
-                _check_members(archive)
+        with zipfile.ZipFile(path) as archive:
+            _check_members(archive)
         archive = np.load(path, allow_pickle=False)
         if not isinstance(archive, np.lib.npyio.NpzFile):
             raise ValueError("it holds a single array, not an .npz archive")

@@ -447,3 +447,16 @@ def test_python_dash_m_help_runs():
     for command in ("classic", "train", "evaluate", "reconstruct", "denoise", "report"):
         assert command in result.stdout
     assert "examples:" in result.stdout and "Exit codes" in result.stdout
+
+
+def test_a_text_file_given_as_model_is_described_without_numpys_unpickling_advice(
+    tmp_path, capsys
+):
+    # Issue 18: `autoencoders reconstruct some.npz` on a text file printed NumPy's advice
+    # to load it with allow_pickle, ending in a double full stop.
+    path = tmp_path / "some.npz"
+    path.write_text("not a model\n")
+    code, _, err = run(capsys, "reconstruct", path)
+    assert code == 1
+    assert "is not an nn_core model file: it is a text file" in err
+    assert "pickle" not in err and ".." not in err

@@ -244,6 +244,30 @@ def test_random_bytes_are_refused(tmp_path):
         nn.load_model(path)
 
 
+@pytest.mark.parametrize(
+    "content, description",
+    [
+        (b"hello, this is a text file\n", "it is a text file (it starts with 'hello, this is a"),
+        (b"", "the file is empty"),
+        (b"\x80\x04\x95 pickle protocol 4", "it is a Python pickle, which nn_core never loads"),
+        (b"PK\x03\x04 and then nothing", "truncated or damaged zip (.npz) archive"),
+        (bytes(range(200, 256)), "it is not a zip (.npz) archive"),
+    ],
+)
+def test_a_file_that_is_not_an_archive_is_described_and_unpickling_never_suggested(
+    tmp_path, content, description
+):
+    # Issue 18: a text file gave NumPy's "contains pickled (object) data ... load it
+    # unsafely using allow_pickle=" advice, and the CLI added a second full stop.
+    path = tmp_path / "some.npz"
+    path.write_bytes(content)
+    with pytest.raises(nn.ModelFileError) as caught:
+        nn.load_model(path)
+    message = str(caught.value)
+    assert description in message and "is not an nn_core model file" in message
+    assert "pickle=" not in message and "pickle.load" not in message and ".." not in message
+
+
 def test_npy_instead_of_npz_is_refused(tmp_path):
     path = tmp_path / "weights.npy"
     np.save(path, np.zeros((3, 3), dtype=np.float32))
