@@ -18,6 +18,8 @@ import time
 
 import numpy as np
 
+from . import kernels
+
 
 class Callback:
     """Base class: every hook does nothing."""
@@ -225,7 +227,13 @@ class BackupAndRestore(Callback):
 
 
 class ProgressBar(Callback):
-    """What ``fit(verbose=1)`` prints: a live bar per epoch; ``verbose=2``: one line per epoch."""
+    """What ``fit(verbose=1)`` prints: a live bar per epoch; ``verbose=2``: one line per epoch.
+
+    The live bar (carriage returns) is drawn only on a terminal; into a log or a pipe
+    ``verbose=1`` writes one line per epoch, as ``verbose=2`` does. The ETA is measured
+    from the end of each epoch's first step, because the first step of a run may compile
+    the Numba kernels (seconds) and would make the estimate false.
+    """
 
     def __init__(self, epochs, steps_per_epoch, verbose=1, stream=None, refresh_seconds=0.1):
         super().__init__()
@@ -234,12 +242,21 @@ class ProgressBar(Callback):
         self.verbose = verbose
         self.stream = stream if stream is not None else sys.stdout
         self.refresh_seconds = refresh_seconds
+        self.first_epoch = None
+
+    def _live(self) -> bool:
+        isatty = getattr(self.stream, "isatty", None)
+        return self.verbose == 1 and callable(isatty) and bool(isatty())
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_start = time.perf_counter()
         self.last_draw = 0.0
-        if self.verbose == 1:
+        self.first_step_end = None
+        if self.first_epoch is None:
+            self.first_epoch = epoch
+        if self._live():
             self.stream.write(f"Epoch {epoch + 1}/{self.epochs}\n")
+        self.epoch = epoch
 
     def _bar(self, done):
         width = 30
@@ -247,32 +264,39 @@ class ProgressBar(Callback):
         arrow = ">" if filled < width else ""
         return "[" + "=" * filled + arrow + "." * (width - filled - len(arrow)) + "]"
 
+    def _eta(self, batch, now) -> str:
+        if batch == 0:
+            self.first_step_end = now
+            compiling = self.epoch == self.first_epoch and kernels.backend_name() == "numba"
+            return "compiling kernels (first run only)" if compiling else "ETA -"
+        seconds = (now - self.first_step_end) / batch * (self.steps - batch - 1)
+        return f"ETA {seconds:4.1f}s"
+
     def on_batch_end(self, batch, logs=None):
-        if self.verbose != 1:
+        if not self._live():
             return
         now = time.perf_counter()
-        if now - self.last_draw < self.refresh_seconds and batch + 1 < self.steps:
+        if batch > 0 and now - self.last_draw < self.refresh_seconds and batch + 1 < self.steps:
             return
         self.last_draw = now
-        elapsed = now - self.epoch_start
-        eta = elapsed / (batch + 1) * (self.steps - batch - 1)
+        eta = self._eta(batch, now)
         width = len(str(self.steps))
         self.stream.write(
             f"\r{batch + 1:>{width}}/{self.steps} {self._bar(batch + 1)} "
-            f"- ETA {eta:4.1f}s - loss: {logs['loss']:.4f}"
+            f"- {eta} - loss: {logs['loss']:.4f}\x1b[K"
         )
         self.stream.flush()
 
     def on_epoch_end(self, epoch, logs=None):
         elapsed = time.perf_counter() - self.epoch_start
         metrics = " - ".join(f"{key}: {value:.4f}" for key, value in (logs or {}).items())
-        if self.verbose == 1:
+        if self._live():
             width = len(str(self.steps))
             self.stream.write(
                 f"\r{self.steps:>{width}}/{self.steps} {self._bar(self.steps)} "
-                f"- {elapsed:.2f}s/epoch - {metrics}\n"
+                f"- {elapsed:.2f}s/epoch - {metrics}\x1b[K\n"
             )
-        elif self.verbose == 2:
+        elif self.verbose in (1, 2):
             self.stream.write(f"Epoch {epoch + 1}/{self.epochs} - {elapsed:.2f}s - {metrics}\n")
         self.stream.flush()
 

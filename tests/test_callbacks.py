@@ -1,6 +1,7 @@
 """Callbacks: hook order, EarlyStopping, ModelCheckpoint, BackupAndRestore,
 LearningRateScheduler (Keras semantics)."""
 
+import io
 import os
 
 import numpy as np
@@ -135,6 +136,50 @@ def test_progress_output(capsys):
     assert len(lines) == 2 and lines[0].startswith("Epoch 1/2") and "loss:" in lines[0]
     small_model().fit(x, y, epochs=1, batch_size=4, verbose=0)
     assert capsys.readouterr().out == ""
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_verbose_1_draws_a_live_bar_only_on_a_terminal():
+    # Issue 18: the bar's carriage-return frames went into logs and pipes too.
+    logs = {"loss": 0.5}
+    for stream, live in ((io.StringIO(), False), (Terminal(), True)):
+        bar = C.ProgressBar(epochs=2, steps_per_epoch=3, verbose=1, stream=stream)
+        bar.on_train_begin()
+        for epoch in range(2):
+            bar.on_epoch_begin(epoch)
+            for batch in range(3):
+                bar.on_batch_end(batch, logs)
+            bar.on_epoch_end(epoch, logs)
+        text = stream.getvalue()
+        assert ("\r" in text) is live
+        if not live:
+            assert text.splitlines() == [
+                line for line in text.splitlines() if line.startswith("Epoch ")
+            ]
+            assert len(text.splitlines()) == 2 and "loss: 0.5000" in text
+
+
+def test_the_eta_leaves_out_the_first_step_which_may_compile_kernels(monkeypatch):
+    # Issue 18: a first epoch showed "ETA 927.6s" while the kernels compiled.
+    clock = iter([0.0, 30.0, 30.5, 31.0, 31.5])  # the first step takes 30 s, then 0.5 s each
+    monkeypatch.setattr(C.time, "perf_counter", lambda: next(clock))
+    monkeypatch.setattr(C.kernels, "backend_name", lambda: "numba")
+    stream = Terminal()
+    bar = C.ProgressBar(epochs=1, steps_per_epoch=10, verbose=1, stream=stream, refresh_seconds=0)
+    bar.on_epoch_begin(0)
+    bar.on_batch_end(0, {"loss": 1.0})
+    assert "compiling kernels (first run only)" in stream.getvalue()
+    bar.on_batch_end(1, {"loss": 1.0})  # 0.5 s per step, 8 steps left
+    assert (
+        stream.getvalue().rsplit("\r", 1)[1].startswith(" 2/10")
+        and "ETA  4.0s" in stream.getvalue()
+    )
+    bar.on_batch_end(2, {"loss": 1.0})
+    assert "ETA  3.5s" in stream.getvalue()
 
 
 # ---------------------------------------------------------------------- EarlyStopping
