@@ -449,9 +449,7 @@ def test_python_dash_m_help_runs():
     assert "examples:" in result.stdout and "Exit codes" in result.stdout
 
 
-def test_a_text_file_given_as_model_is_described_without_numpys_unpickling_advice(
-    tmp_path, capsys
-):
+def test_a_text_file_given_as_model_is_described_without_numpys_unpickling_advice(tmp_path, capsys):
     # Issue 18: `autoencoders reconstruct some.npz` on a text file printed NumPy's advice
     # to load it with allow_pickle, ending in a double full stop.
     path = tmp_path / "some.npz"
@@ -460,3 +458,18 @@ def test_a_text_file_given_as_model_is_described_without_numpys_unpickling_advic
     assert code == 1
     assert "is not an nn_core model file: it is a text file" in err
     assert "pickle" not in err and ".." not in err
+
+
+def test_evaluating_on_a_named_test_split_reads_only_the_test_files(workspace, capsys, monkeypatch):
+    # Issue 18: `evaluate --dataset fashion-mnist` loaded (and would download) the training
+    # images to evaluate on the test set.
+    import nn_core.datasets.mnist as mnist_module
+
+    read = []
+    real_load_idx = mnist_module.load_idx
+    monkeypatch.setattr(
+        mnist_module, "load_idx", lambda path: read.append(Path(path).name) or real_load_idx(path)
+    )
+    code, out, err = run(capsys, "evaluate", workspace / "dense.npz", "--dataset", "mnist")
+    assert code == 0, err
+    assert sorted(read) == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]

@@ -400,3 +400,19 @@ def test_debian_fashion_files_are_the_published_ones_with_a_new_gzip_header():
         mtime = original_mtime[filename.split("-")[0]]
         original_header = b"\x1f\x8b\x08\x08" + struct.pack("<I", mtime) + b"\x00\x03" + name
         assert hashlib.md5(original_header + debian[10:]).hexdigest() == published_md5
+
+
+def test_load_split_needs_only_that_splits_two_files(tmp_path):
+    # Issue 18: a test set alone (no training files, no network) is enough to evaluate.
+    import shutil
+
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        shutil.copy(VENDORED_MNIST / name, tmp_path / name)
+    x_test, y_test = mnist.load_split("test", path=tmp_path, download=False)
+    (_, _), (x_full, y_full) = mnist.load_data(path=VENDORED_MNIST)
+    np.testing.assert_array_equal(x_test, x_full)
+    np.testing.assert_array_equal(y_test, y_full)
+    with pytest.raises(FileNotFoundError, match="lacks train-images-idx3-ubyte.gz"):
+        mnist.load_split("train", path=tmp_path, download=False)
+    with pytest.raises(ValueError, match="split must be 'train' or 'test', got 'validation'"):
+        fashion_mnist.load_split("validation")

@@ -99,10 +99,9 @@ def load_dataset(spec: str, split: str = "test", limit: int | None = None) -> Da
 def _load_named(key: str, split: str) -> Dataset:
     module = nn.datasets.mnist if key == "mnist" else nn.datasets.fashion_mnist
     try:
-        train, test = module.load_data()
+        images, labels = module.load_split(split)  # only that split's files
     except (FileNotFoundError, nn.datasets.DatasetFileError) as error:
         raise CliError(f"cannot load {NAMED_DATASETS[key]}: {error}") from None
-    images, labels = train if split == "train" else test
     return Dataset(
         images[:, :, :, None].astype(np.float32) / 255,
         labels.astype(np.int64),

@@ -67,13 +67,14 @@ def cache_dir(spec: DatasetFiles) -> Path:
     return Path(cache_root) / "nn_core" / spec.name
 
 
-def _find_in(directory: Path, spec: DatasetFiles) -> tuple[dict[str, Path], list[str]]:
-    """(role -> existing file, file names missing) for one directory.
+def _find_in(directory: Path, spec: DatasetFiles, roles=ROLES) -> tuple[dict[str, Path], list[str]]:
+    """(role -> existing file, file names missing) for one directory, for ``roles``.
 
     ``x.gz`` is preferred over the uncompressed ``x`` when both exist.
     """
     found, missing = {}, []
-    for role, filename in spec.filenames.items():
+    for role in roles:
+        filename = spec.filenames[role]
         candidates = [directory / filename]
         if filename.endswith(".gz"):
             candidates.append(directory / filename.removesuffix(".gz"))
@@ -100,18 +101,22 @@ def _local_search_dirs(spec: DatasetFiles) -> list[Path]:
 
 
 def locate(
-    spec: DatasetFiles, path: str | os.PathLike | None = None, download: bool = True
+    spec: DatasetFiles,
+    path: str | os.PathLike | None = None,
+    download: bool = True,
+    roles=ROLES,
 ) -> dict[str, Path]:
-    """Find the dataset's four files, downloading them into the cache if needed.
+    """Find the dataset's files, downloading them into the cache if needed.
 
     Args:
         spec: the dataset's file names, checksums and mirrors.
-        path: a directory holding the four files. When given, it is the only place
-            searched.
+        path: a directory holding the files. When given, it is the only place searched.
         download: whether to download from ``spec.mirrors`` when no local copy is found.
+        roles: which files are needed (default all four ``ROLES``; one split's two
+            files for ``load_split``).
 
     Returns:
-        role -> path of an existing file, for the four ``ROLES``.
+        role -> path of an existing file, for each of ``roles``.
 
     Raises:
         FileNotFoundError: ``path`` lacks a file (the message lists which), or nothing
@@ -123,7 +128,7 @@ def locate(
         directory = Path(path)
         if not directory.is_dir():
             raise FileNotFoundError(f"{spec.name}: {directory} is not a directory")
-        found, missing = _find_in(directory, spec)
+        found, missing = _find_in(directory, spec, roles)
         if missing:
             raise FileNotFoundError(
                 f"{spec.name}: {directory} lacks {', '.join(missing)} "
@@ -133,27 +138,30 @@ def locate(
 
     searched = _local_search_dirs(spec)
     for directory in searched:
-        found, missing = _find_in(directory, spec)
+        found, missing = _find_in(directory, spec, roles)
         if not missing:
             return found
 
     places = "\n".join(f"  {directory}" for directory in searched)
     if not download:
         raise FileNotFoundError(
-            f"{spec.name}: no directory holds all of {', '.join(spec.filenames.values())}; "
+            f"{spec.name}: no directory holds all of "
+            f"{', '.join(spec.filenames[role] for role in roles)}; "
             f"searched:\n{places}\nand download=False. Pass path=..., set ${DATA_ENV_VAR}, "
             f"or allow the download."
         )
-    return _download_missing(spec, cache_dir(spec), places)
+    return _download_missing(spec, cache_dir(spec), places, roles)
 
 
-def _download_missing(spec: DatasetFiles, target_dir: Path, places: str) -> dict[str, Path]:
-    """Download into ``target_dir`` the files it lacks; return all four."""
+def _download_missing(
+    spec: DatasetFiles, target_dir: Path, places: str, roles=ROLES
+) -> dict[str, Path]:
+    """Download into ``target_dir`` the files of ``roles`` it lacks; return them all."""
     target_dir.mkdir(parents=True, exist_ok=True)
-    found, _ = _find_in(target_dir, spec)
-    for role, filename in spec.filenames.items():
+    found, _ = _find_in(target_dir, spec, roles)
+    for role in roles:
         if role not in found:
-            found[role] = _download_file(spec, filename, target_dir, places)
+            found[role] = _download_file(spec, spec.filenames[role], target_dir, places)
     return found
 
 

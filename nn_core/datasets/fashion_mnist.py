@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ._files import DatasetFiles, locate
-from .mnist import load_image_label_files
+from .mnist import load_image_label_files, read_split, split_roles
 
 CLASS_NAMES = (
     "T-shirt/top",
@@ -83,3 +83,15 @@ def load_data(
         DatasetFileError: a file is corrupt, or images and labels do not fit together.
     """
     return load_image_label_files(locate(SPEC, path=path, download=download))
+
+
+def load_split(
+    split: str, path: str | os.PathLike | None = None, download: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """One split of Fashion-MNIST, ``(x, y)``, reading (or downloading) only its two files.
+
+    ``split``: "train" (60000 images) or "test" (10000); ``path`` and ``download`` as
+    for ``load_data``.
+    """
+    files = locate(SPEC, path=path, download=download, roles=split_roles(split))
+    return read_split(files, split)

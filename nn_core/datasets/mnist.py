@@ -76,6 +76,18 @@ def load_data(
     return load_image_label_files(locate(SPEC, path=path, download=download))
 
 
+def load_split(
+    split: str, path: str | os.PathLike | None = None, download: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """One split of MNIST, ``(x, y)``, reading (or downloading) only that split's two files.
+
+    ``split``: "train" (60000 images) or "test" (10000); ``path`` and ``download`` as
+    for ``load_data``.
+    """
+    files = locate(SPEC, path=path, download=download, roles=split_roles(split))
+    return read_split(files, split)
+
+
 def load_image_label_files(
     files: dict[str, Path],
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
@@ -94,19 +106,28 @@ def load_image_label_files(
         DatasetFileError: naming the file, when images are not (N, 28, 28) uint8, labels
         are not (N,) uint8 in 0..9, or a split's image and label counts differ.
     """
-    splits = []
-    for split in ("train", "test"):
-        images_path, labels_path = files[f"{split}_images"], files[f"{split}_labels"]
-        images, labels = load_idx(images_path), load_idx(labels_path)
-        _check_images(images, images_path)
-        _check_labels(labels, labels_path)
-        if len(images) != len(labels):
-            raise DatasetFileError(
-                f"{images_path}: holds {len(images)} images but {labels_path} holds "
-                f"{len(labels)} labels; the two files must come from the same split"
-            )
-        splits.append((images, labels))
-    return splits[0], splits[1]
+    return read_split(files, "train"), read_split(files, "test")
+
+
+def read_split(files: dict[str, Path], split: str) -> tuple[np.ndarray, np.ndarray]:
+    """(images, labels) of one split ("train" or "test") from its two files, checked."""
+    images_path, labels_path = files[f"{split}_images"], files[f"{split}_labels"]
+    images, labels = load_idx(images_path), load_idx(labels_path)
+    _check_images(images, images_path)
+    _check_labels(labels, labels_path)
+    if len(images) != len(labels):
+        raise DatasetFileError(
+            f"{images_path}: holds {len(images)} images but {labels_path} holds "
+            f"{len(labels)} labels; the two files must come from the same split"
+        )
+    return images, labels
+
+
+def split_roles(split: str) -> tuple[str, str]:
+    """The two file roles of ``split``; ValueError for anything but "train" or "test"."""
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    return f"{split}_images", f"{split}_labels"
 
 
 def _check_images(images: np.ndarray, path: Path) -> None:
