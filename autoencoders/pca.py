@@ -60,6 +60,21 @@ class PCA:
         """The projection of x (N, D) onto the components' affine subspace, (N, D)."""
         return self.inverse_transform(self.transform(x))
 
+    # The autoencoders' names, so that PCA stands in for one anywhere (applications,
+    # image search, the CLI): encode = transform, decode = inverse_transform,
+    # predict = reconstruct. ``batch_size`` is accepted and unused (PCA is one product).
+    def encode(self, x, batch_size=None) -> np.ndarray:
+        """Codes (N, k) of x (N, D); the autoencoders' name for ``transform``."""
+        return self.transform(x)
+
+    def decode(self, codes, batch_size=None) -> np.ndarray:
+        """Reconstructions (N, D) of codes (N, k); the name for ``inverse_transform``."""
+        return self.inverse_transform(codes)
+
+    def predict(self, x, batch_size=None) -> np.ndarray:
+        """Reconstructions (N, D) of x (N, D); the autoencoders' name for ``reconstruct``."""
+        return self.reconstruct(x)
+
     def _check(self, x, fitted=True):
         x = np.asarray(x, dtype=np.float64)
         if x.ndim != 2 or len(x) == 0:

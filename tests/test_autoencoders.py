@@ -392,6 +392,25 @@ def test_pca_is_the_best_rank_k_reconstruction():
         PCA(7).fit(x)
 
 
+def test_pca_stands_in_for_an_autoencoder_with_encode_decode_and_predict():
+    # Issue 18: PCA had only transform / inverse_transform, so code written against the
+    # autoencoders' interface (encode, decode, predict, each with batch_size) could not
+    # take it.
+    x = data((784,), n=30).astype(np.float64)
+    pca = PCA(5).fit(x)
+    autoencoder = DenseAutoencoder(784, code_size=5, seed=0).build()
+    for model in (pca, autoencoder):
+        codes = model.encode(x, batch_size=8)
+        assert codes.shape == (30, 5)
+        assert model.decode(codes, batch_size=8).shape == x.shape
+        assert model.predict(x, batch_size=8).shape == x.shape
+    np.testing.assert_array_equal(pca.encode(x), pca.transform(x))
+    np.testing.assert_array_equal(
+        pca.decode(pca.encode(x)), pca.inverse_transform(pca.transform(x))
+    )
+    np.testing.assert_array_equal(pca.predict(x), pca.reconstruct(x))
+
+
 def logit(p):
     return np.log(p / (1 - p))
 
