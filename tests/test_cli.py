@@ -388,6 +388,46 @@ def test_report_rejects_an_unknown_application(tmp_path, capsys, fake_applicatio
     assert fake_applications == []
 
 
+def test_an_application_failing_mid_report_is_one_error_line_naming_it(
+    tmp_path, capsys, monkeypatch
+):
+    # Issue 18: anything but ImportError from the applications ended in a traceback.
+    def run_all(out_dir, *, only=None, quick=False, seed=0, progress=None):
+        progress("clustering: k-means", 0.2)
+        raise RuntimeError("k-means found an empty cluster")
+
+    module = types.ModuleType("autoencoders.applications")
+    module.APPLICATIONS, module.run_all = {"clustering": None}, run_all
+    monkeypatch.setitem(sys.modules, "autoencoders.applications", module)
+    monkeypatch.delenv("AUTOENCODERS_TRACEBACK", raising=False)
+    code, _, stderr = run(capsys, "report", "--quick", "--out", tmp_path)
+    assert code == 1
+    assert stderr.strip().splitlines()[-1] == (
+        "autoencoders report: error: clustering: k-means failed: RuntimeError: k-means found "
+        "an empty cluster (AUTOENCODERS_TRACEBACK=1 shows where)"
+    )
+    assert "Traceback" not in stderr
+
+
+def test_an_applications_package_that_fails_to_import_is_one_error_line(capsys, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def failing_import(name, *args, **kwargs):
+        if name.endswith("applications") or (args and args[2] and "applications" in args[2]):
+            raise AttributeError("module 'numpy' has no attribute 'float'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "autoencoders.applications", raising=False)
+    monkeypatch.setattr(builtins, "__import__", failing_import)
+    monkeypatch.delenv("AUTOENCODERS_TRACEBACK", raising=False)
+    code, _, stderr = run(capsys, "report", "--quick")
+    assert code == 1
+    assert "the applications package failed to import: AttributeError" in stderr
+    assert "Traceback" not in stderr
+
+
 # ---------------------------------------------------------------------------- plumbing
 def test_without_a_command_it_trains_the_classic_model(monkeypatch, capsys):
     calls = []

@@ -61,6 +61,11 @@ def load_applications():
         from ..applications import APPLICATIONS, run_all
     except ImportError as error:
         raise CliError(f"the applications are not available: {error}") from None
+    except Exception as error:  # noqa: BLE001 - a broken install or edit: one line, not a traceback
+        raise CliError(
+            f"the applications package failed to import: {type(error).__name__}: {error} "
+            "(AUTOENCODERS_TRACEBACK=1 shows where)"
+        ) from error
     return APPLICATIONS, run_all
 
 
@@ -84,6 +89,13 @@ def run(args) -> int:
         results = run_all(
             args.out, only=args.only, quick=args.quick, seed=args.seed, progress=progress
         )
+    except (CliError, KeyboardInterrupt):
+        raise
+    except Exception as error:  # noqa: BLE001 - say which application failed, in one line
+        raise CliError(
+            f"{last_stage[0] or 'the report'} failed: {type(error).__name__}: {error} "
+            "(AUTOENCODERS_TRACEBACK=1 shows where)"
+        ) from error
     finally:
         bar.close()
     markdown_path = os.path.join(args.out, "report.md")
