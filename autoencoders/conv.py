@@ -34,6 +34,8 @@ class ConvAutoencoder(Autoencoder):
     decoder mirrors them in reverse, then a last ``kernel_size`` convolution with C
     filters and ``output_activation``. Defaults: the Keras blog's model (module docstring),
     trained there with Adadelta(learning_rate=1.0), batch 128, binary cross-entropy.
+    ``output_channels`` (default C) makes it an image-to-image model, x (N, H, W, C) ->
+    (N, H, W, output_channels): grey to colour, for instance.
     """
 
     def __init__(
@@ -44,12 +46,20 @@ class ConvAutoencoder(Autoencoder):
         activation="relu",
         output_activation="sigmoid",
         seed=None,
+        output_channels=None,
     ):
         self.filters = tuple(filters)
         self.kernel_size = kernel_size
         self.activation, self.output_activation = activation, output_activation
+        shape = as_shape(input_shape)
+        if output_channels is not None and len(shape) == 3:
+            check_positive_int(output_channels, "output_channels", "ConvAutoencoder")
+            self.output_channels = output_channels
+        else:
+            self.output_channels = None
+        output_shape = shape if self.output_channels is None else (*shape[:2], output_channels)
         encoder_layers, decoder_layers = conv_layers(
-            input_shape, self.filters, kernel_size, activation, output_activation
+            output_shape, self.filters, kernel_size, activation, output_activation
         )
         super().__init__(input_shape, encoder_layers, decoder_layers, seed=seed)
 
@@ -61,6 +71,7 @@ class ConvAutoencoder(Autoencoder):
             "activation": self.activation,
             "output_activation": self.output_activation,
             "seed": self.seed,
+            "output_channels": self.output_channels,
         }
 
 

@@ -411,6 +411,22 @@ def test_pca_stands_in_for_an_autoencoder_with_encode_decode_and_predict():
     np.testing.assert_array_equal(pca.predict(x), pca.reconstruct(x))
 
 
+def test_an_image_to_image_conv_model_saves_and_loads(tmp_path):
+    # Issue 18: the applications' grey-to-colour and denoising models were bare
+    # Autoencoders (no get_config), so they could not be saved.
+    from autoencoders.applications._common import conv_image_model
+
+    model = conv_image_model(input_channels=1, output_channels=3, filters=(4, 4), seed=0)
+    x = data((28, 28, 1), n=3)
+    assert model.predict(x).shape == (3, 28, 28, 3)
+    model.save(tmp_path / "colour.npz")
+    loaded = ConvAutoencoder.load(tmp_path / "colour.npz")
+    assert loaded.output_channels == 3 and loaded.input_shape == (28, 28, 1)
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    with pytest.raises(ValueError, match="output_channels"):
+        ConvAutoencoder((28, 28, 1), output_channels=0)
+
+
 def logit(p):
     return np.log(p / (1 - p))
 

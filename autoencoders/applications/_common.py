@@ -11,8 +11,7 @@ import numpy as np
 
 import nn_core as nn
 
-from ..base import Autoencoder
-from ..conv import conv_layers
+from ..conv import ConvAutoencoder
 
 FIGURE_DPI = 90  # small PNGs for the README gallery
 BATCH_SIZE = 128
@@ -141,9 +140,11 @@ def conv_image_model(input_channels=1, output_channels=1, filters=(32, 32), seed
     ``ConvAutoencoder``'s layers (``conv_layers``: Conv2D 3x3 relu + MaxPooling2D per
     entry of ``filters``, mirrored with UpSampling2D) with a sigmoid output of
     ``output_channels``. filters (32, 32) is the Keras blog's denoiser: a 7 x 7 x 32 code.
+    A ``ConvAutoencoder``, so it saves and loads like one.
     """
-    encoder, decoder = conv_layers((28, 28, output_channels), filters)
-    return Autoencoder((28, 28, input_channels), encoder, decoder, seed=seed)
+    return ConvAutoencoder(
+        (28, 28, input_channels), filters, output_channels=output_channels, seed=seed
+    )
 
 
 def channels_last(images):
