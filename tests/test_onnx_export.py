@@ -248,6 +248,31 @@ def test_nested_models_export_inline(tmp_path):
     export_and_compare(model, tmp_path)
 
 
+def test_nested_graph_with_two_outputs(tmp_path):
+    inner_input = nn.Input((4,))
+    h = L.Dense(3, activation="relu")(inner_input)
+    inner = nn.Model(inner_input, [h, L.Dense(3, activation="sigmoid")(h)], name="two_heads")
+    x = nn.Input((4,), name="x")
+    first, second = inner(x)
+    model = randomize(nn.Model(x, L.Multiply()([first, second]), name="outer"))
+    export_and_compare(model, tmp_path)
+
+
+def test_outputs_that_are_inputs_or_returned_twice(tmp_path):
+    a, b = nn.Input((3,), name="a"), nn.Input((3,), name="b")
+    code = L.Dense(2, name="code")(b)
+    model = randomize(nn.Model([a, b], [a, code, code], name="passthrough"))
+    _, proto = export_and_compare(model, tmp_path)
+    assert [o.name for o in proto.graph.output] == ["a", "code_0", "code_1"]
+
+
+def test_an_output_named_as_a_different_input_is_refused():
+    x = nn.Input((3,), name="x")
+    model = nn.Model({"same": x}, {"same": L.Dense(2)(x)}, name="clash")
+    with pytest.raises(nn_onnx.ExportError, match=r"model 'clash' has an input and a different"):
+        nn_onnx.to_onnx(model)
+
+
 def test_a_layer_used_twice_is_one_set_of_initializers(tmp_path):
     shared = L.Dense(3, activation="tanh", name="shared")
     a, b = nn.Input((4,), name="a"), nn.Input((4,), name="b")

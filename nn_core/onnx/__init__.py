@@ -17,6 +17,9 @@ Layout decisions:
 * Kernels are converted to ONNX's layouts in the file (Conv: (F, C, kh, kw) from Keras's
   (kh, kw, C, F)); a weight is one initializer however many layers use it (a layer used
   twice, a DenseTransposed's tied kernel, which it reads with Gemm's transB=1).
+* A float64 model exports in float64 (valid ONNX); onnxruntime's CPU provider has no
+  double kernels for Conv, ConvTranspose, AveragePool, Resize, Softplus and Elu, so such
+  graphs run in float32 only there.
 * Inference only: Dropout and the noise / corruption layers are Identity,
   BatchNormalization uses its moving statistics, GaussianSampling returns the mean,
   average pooling divides by the real (non-padded) cells, as nn_core does.

@@ -58,6 +58,12 @@ def to_onnx(model, opset=None) -> onnx.ModelProto:
     output_names = [name for name, _ in output_specs]
     graph = GraphBuilder(model.dtype, reserved=input_names + output_names)
     values = _emit_model(graph, model, input_names)
+    for value, name in zip(values, output_names):
+        if name in input_names and value != name:
+            raise ExportError(
+                f"model {model.name!r} has an input and a different output both named "
+                f"{name!r}; ONNX needs distinct names (name the inputs or outputs apart)"
+            )
     nodes = remove_cancelling_transposes(graph.nodes, keep=values)
     nodes = _name_outputs(nodes, values, output_names, set(input_names))
     onnx_graph = helper.make_graph(
@@ -135,6 +141,8 @@ def _name_outputs(nodes, values, output_names, input_names) -> list:
     renamed = {}
     identities = []
     for value, name in zip(values, output_names):
+        if value == name:  # a model input returned as it is, under its own name
+            continue
         if value in input_names or value in renamed:
             source = renamed.get(value, value)
             identities.append(helper.make_node("Identity", [source], [name], name=name))
