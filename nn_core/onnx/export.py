@@ -10,6 +10,7 @@ graph's outputs are given the model's output names, and ``onnx.checker`` checks 
 
 from __future__ import annotations
 
+import numpy as np
 import onnx
 from onnx import helper
 
@@ -90,12 +91,16 @@ def checked_opset(opset) -> int:
     newest = onnx.defs.onnx_opset_version()
     if opset is None:
         return min(DEFAULT_OPSET, newest)
-    if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= newest:
+    if (
+        isinstance(opset, bool)
+        or not isinstance(opset, (int, np.integer))
+        or not MIN_OPSET <= opset <= newest
+    ):
         raise ValueError(
             f"export: opset must be an integer from {MIN_OPSET} to {newest} (the newest that "
             f"onnx {onnx.__version__} knows), got {opset!r}"
         )
-    return opset
+    return int(opset)
 
 
 def _check_exportable(model, what):
