@@ -39,9 +39,6 @@ FORMAT_VERSION = 1
 
 def write_archive(path, config: dict, arrays: dict[str, np.ndarray]) -> None:
     """Atomically write ``config`` (JSON) and ``arrays`` to the .npz file ``path``."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
     config = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **config}
     config["arrays"] = {
         name: {"shape": list(array.shape), "dtype": array.dtype.name, "sha256": _digest(array)}
@@ -49,12 +46,24 @@ def write_archive(path, config: dict, arrays: dict[str, np.ndarray]) -> None:
     }
     payload = {"config": np.frombuffer(json.dumps(config).encode("utf-8"), dtype=np.uint8)}
     payload.update(arrays)
+    write_atomically(path, lambda file: np.savez(file, **payload))
+
+
+def write_atomically(path, write) -> None:
+    """Call ``write(file)`` on a temporary file beside ``path``, then rename it over ``path``.
+
+    The temporary file is flushed and fsynced before the rename, so a crash leaves either
+    the old file or the new one, never half of one; on any error it is removed.
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
     handle, temp_path = tempfile.mkstemp(
         dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
     )
     try:
         with os.fdopen(handle, "wb") as file:
-            np.savez(file, **payload)
+            write(file)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temp_path, path)
