@@ -650,6 +650,20 @@ class TrainableModel(Layer):
 
         save_model(self, path, include_optimizer)
 
+    def save_weights(self, path):
+        """Write the weights only, by name, to ``path``: ``.weights.npz`` / ``.npz`` (nn_core's
+        archive) or ``.safetensors``; atomic. See ``nn_core.weights_files``."""
+        from .weights_files import save_weights
+
+        save_weights(self, path)
+
+    def load_weights(self, path):
+        """Load weights saved by ``save_weights`` (``.npz``, ``.safetensors``) or by Keras 3
+        (``.weights.h5``, ``.keras``), checking every name, shape and dtype first."""
+        from .weights_files import load_weights
+
+        load_weights(self, path)
+
     def _save_training_state(self, path, epoch):
         from .model_files import save_training_state
 
