@@ -399,6 +399,10 @@ def reshape(context, node, inputs, attributes):
         raise context.error(
             node, f"target shape {raw} fixes the batch size; export with a dynamic batch axis"
         )
+    if len(raw) > len(value.onnx_shape) + 1 and 0 in raw[len(value.onnx_shape) + 1 :]:
+        raise context.error(
+            node, f"target shape {raw} copies (0) an axis (N, {value.onnx_shape}) lacks"
+        )
     target = [d if d != 0 or allow_zero else value.onnx_shape[i] for i, d in enumerate(raw[1:])]
     size = math.prod(value.shape)
     if target.count(-1) > 1 or any(d < -1 or d == 0 for d in target):
@@ -586,4 +590,15 @@ CONVERTERS = {
     "Upsample": resize,
 }
 
-__all__ = ["CONVERTERS", "OnnxImportError"]
+#: (fewest, most) inputs of each op, omitted optional ones included.
+ARITY = {
+    **dict.fromkeys(("Add", "Sub", "Mul", "MatMul", "Reshape"), (2, 2)),
+    **dict.fromkeys(("Conv", "ConvTranspose", "Gemm"), (2, 3)),
+    "BatchNormalization": (5, 5),
+    "Concat": (1, 2**31),
+    "Dropout": (1, 3),
+    "Resize": (1, 4),
+    "Upsample": (1, 2),
+}
+
+__all__ = ["ARITY", "CONVERTERS", "OnnxImportError"]

@@ -180,7 +180,9 @@ def load(path):
         context.values[name] = _Value(name, constant=to_array(tensor, f"initializer {name!r}"))
     model_inputs = [_model_input(context, value) for value in inputs]
     for node in graph.node:
-        _convert_node(context, node, _import_ops.CONVERTERS)
+        _convert_node(context, node, _import_ops.CONVERTERS, _import_ops.ARITY)
+    if not len(graph.output):
+        raise OnnxImportError("the graph declares no output")
     outputs = []
     for output in graph.output:
         value = context.values.get(output.name)
@@ -305,11 +307,64 @@ def _model_input(context, value) -> _Value:
     return result
 
 
+# The kind each attribute the converters read must have (ONNX's AttributeProto types):
+# 1 FLOAT, 2 INT, 3 STRING, 4 TENSOR, 6 FLOATS, 7 INTS. A FLOAT may be given as an INT.
+_ATTRIBUTE_KINDS = {
+    **dict.fromkeys(("alpha", "beta", "epsilon", "momentum", "ratio", "value_float"), (1, 2)),
+    **dict.fromkeys(
+        (
+            "axis",
+            "group",
+            "transA",
+            "transB",
+            "ceil_mode",
+            "count_include_pad",
+            "start",
+            "end",
+            "storage_order",
+            "allowzero",
+            "to",
+            "training_mode",
+            "spatial",
+            "value_int",
+            "exclude_outside",
+            "antialias",
+        ),
+        (2,),
+    ),  # fmt: skip
+    **dict.fromkeys(("mode", "coordinate_transformation_mode", "nearest_mode", "auto_pad"), (3,)),
+    "value": (4,),
+    **dict.fromkeys(("scales", "value_floats"), (6,)),
+    **dict.fromkeys(
+        (
+            "perm",
+            "pads",
+            "strides",
+            "kernel_shape",
+            "dilations",
+            "axes",
+            "starts",
+            "ends",
+            "output_padding",
+            "output_shape",
+            "value_ints",
+        ),
+        (7,),
+    ),  # fmt: skip
+}
+
+
 def _attributes(context, node) -> dict:
     """A node's attributes as Python values; TENSOR attributes are checked arrays."""
     result = {}
     for attribute in node.attribute:
         kind = attribute.type
+        if kind not in _ATTRIBUTE_KINDS.get(attribute.name, (kind,)):
+            raise context.error(
+                node,
+                f"attribute {attribute.name!r} has type {kind}, expected one of "
+                f"{_ATTRIBUTE_KINDS[attribute.name]} (ONNX AttributeProto types)",
+            )
         if kind == 1:
             result[attribute.name] = float(attribute.f)
         elif kind == 2:
@@ -329,7 +384,7 @@ def _attributes(context, node) -> dict:
     return result
 
 
-def _convert_node(context, node, converters):
+def _convert_node(context, node, converters, arity):
     if node.domain not in ("", "ai.onnx"):
         raise context.error(node, f"domain {node.domain!r} is not supported, only standard ops")
     inputs = []
@@ -340,6 +395,8 @@ def _convert_node(context, node, converters):
         if name not in context.values:
             raise context.error(node, f"input {name!r} is not defined by any earlier node")
         inputs.append(context.values[name])
+    if not len(node.output) or not node.output[0]:
+        raise context.error(node, "has no output")
     for name in node.output:
         if name in context.values:
             raise context.error(node, f"output {name!r} is defined twice")
@@ -357,6 +414,14 @@ def _convert_node(context, node, converters):
         except ValueError as error:
             raise context.error(node, f"cannot fold it to a constant: {error}") from error
     elif node.op_type in converters:
+        fewest, most = arity.get(node.op_type, (1, 1))
+        if not fewest <= len(inputs) <= most:
+            raise context.error(
+                node,
+                f"takes {fewest} to {most} inputs, got {len(inputs)}"
+                if fewest != most
+                else f"takes {fewest} input(s), got {len(inputs)}",
+            )
         try:
             outputs = converters[node.op_type](context, node, inputs, attributes)
         except OnnxImportError:
