@@ -234,6 +234,34 @@ def test_an_nhwc_graph_with_transposes_around_convs_matches_onnxruntime(tmp_path
     np.testing.assert_allclose(model.predict(x), expected, rtol=0, atol=1e-4)
 
 
+def test_matmul_then_add_becomes_one_dense_layer_matching_onnxruntime(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    rng = np.random.default_rng(2)
+    nodes = [
+        helper.make_node("MatMul", ["x", "w"], ["m"]),
+        helper.make_node("Add", ["m", "b"], ["a"]),
+        helper.make_node("Softmax", ["a"], ["y"], axis=-1),
+    ]
+    initializers = [
+        numpy_helper.from_array(rng.normal(size=(6, 4)).astype(np.float32), "w"),
+        numpy_helper.from_array(rng.normal(size=4).astype(np.float32), "b"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "matmul",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 6])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])],
+        initializers,
+    )
+    path = tmp_path / "matmul.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    model = nn.onnx.load(path)
+    assert layer_names(model) == ["Dense", "Softmax"]
+    x = rng.random((5, 6), dtype=np.float32)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(model.predict(x), session.run(None, {"x": x})[0], atol=1e-6)
+
+
 # ---------------------------------------------------------------------- fine-tuning
 def _torch_epoch(module, optimizer, x, batch_size):
     loss_function = nn_torch.BCELoss()
@@ -461,3 +489,52 @@ def test_fuzzed_onnx_files_raise_only_onnx_import_errors(tmp_path):
         signal.signal(signal.SIGALRM, previous)
     assert sum(outcomes.values()) == FUZZ_CASES
     assert outcomes["refused"] > FUZZ_CASES // 2
+
+
+GRAPH_FUZZ_CASES = 300
+
+
+def test_fuzzed_graph_fields_raise_only_onnx_import_errors(tmp_path):
+    """Well-formed protobufs with wrong contents: attribute values, dims, op types, inputs.
+
+    Whatever loads must also predict (no error deferred to run time).
+    """
+    t = nn_torch
+    module = t.Sequential(t.Conv2d(1, 2, 3, padding=1), t.ReLU(), t.MaxPool2d(2, ceil_mode=True),
+                          t.Upsample(scale_factor=2), t.AvgPool2d(2), t.Flatten(),
+                          t.Linear(18, 4), t.Unflatten(1, (1, 2, 2)), t.Softmax(1))  # fmt: skip
+    valid = onnx.load(export(module, torch.rand(2, 1, 5, 5), tmp_path / "graph.onnx"))
+    rng = random.Random(3)
+    values = [-3, -1, 0, 1, 2, 3, 7, 10**12, -(2**62)]
+    outcomes = {"loaded": 0, "refused": 0}
+    for index in range(GRAPH_FUZZ_CASES):
+        proto = onnx.ModelProto()
+        proto.CopyFrom(valid)
+        node = rng.choice(proto.graph.node)
+        kind = index % 4
+        if kind == 0 and len(node.attribute):
+            attribute = rng.choice(node.attribute)
+            if attribute.type == 2:
+                attribute.i = rng.choice(values)
+            elif attribute.type == 7 and len(attribute.ints):
+                attribute.ints[rng.randrange(len(attribute.ints))] = rng.choice(values)
+            elif attribute.type == 3:
+                attribute.s = rng.choice([b"linear", b"", b"SAME_LOWER"])
+        elif kind == 1 and len(node.input):
+            names = [n.output[0] for n in proto.graph.node] + ["", "missing"]
+            node.input[rng.randrange(len(node.input))] = rng.choice(names)
+        elif kind == 2:
+            initializer = rng.choice(proto.graph.initializer)
+            if len(initializer.dims):
+                initializer.dims[rng.randrange(len(initializer.dims))] = rng.choice(values)
+        else:
+            node.op_type = rng.choice(["Relu", "Conv", "Gemm", "Reshape", "Transpose", "Concat"])
+        try:
+            model = nn.onnx.load(proto.SerializeToString())
+            model.predict(np.random.default_rng(0).random((2, *model.input_shape)))
+            outcomes["loaded"] += 1
+        except OnnxImportError:
+            outcomes["refused"] += 1
+        except Exception as error:  # noqa: BLE001 - the point: nothing else escapes
+            pytest.fail(f"case {index} raised {type(error).__name__}: {error}")
+    assert outcomes["refused"] > GRAPH_FUZZ_CASES // 4 and outcomes["loaded"] > 0
