@@ -325,6 +325,11 @@ def test_fine_tuning_through_the_layout_fix_ups_matches_pytorch(tmp_path):
     conv = model.leaf_layers()[0]
     expected = module[0].weight.detach().numpy().transpose(2, 3, 1, 0)
     np.testing.assert_allclose(conv.params["kernel"], expected, atol=1e-4)
+    # nn_core's Dense reads H, W, C order: torch's rows (C, H, W order) permuted, after training.
+    rows = module[3].weight.detach().numpy().T.reshape(2, 4, 4, 16).transpose(1, 2, 0, 3)
+    np.testing.assert_allclose(
+        model.leaf_layers()[3].params["kernel"], rows.reshape(32, 16), atol=1e-4
+    )
 
 
 def test_an_imported_model_saves_and_loads_with_nn_core_files(tmp_path):
