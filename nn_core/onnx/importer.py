@@ -153,6 +153,24 @@ class Context:
         return value
 
 
+def model_value(context, node, value, what="input 0"):
+    """``value`` when it is computed from the model input, else OnnxImportError."""
+    if value is None or value.constant is not None:
+        raise context.error(node, f"{what} must be computed from the model input, not a constant")
+    return value
+
+
+def constant_input(context, node, value, what, ndim=None):
+    """The array of a constant ``value`` (of ``ndim`` dimensions), else OnnxImportError."""
+    if value is None or value.constant is None:
+        raise context.error(node, f"{what} must be a constant (an initializer or Constant)")
+    if ndim is not None and value.constant.ndim != ndim:
+        raise context.error(
+            node, f"{what} must have {ndim} dimensions, got shape {value.constant.shape}"
+        )
+    return value.constant
+
+
 def load(path):
     """Read the ONNX file at ``path`` (or its bytes) and return an nn_core model.
 
