@@ -25,13 +25,14 @@ nn_torch = torch.nn
 TOLERANCE = 1e-5
 
 
-def export(module, x, path):
+def export(module, x, path, **options):
     """torch.onnx.export with a dynamic batch axis (the TorchScript exporter)."""
     module.eval()
     torch.onnx.export(
         module,
         x,
         str(path),
+        **options,
         dynamo=False,
         input_names=["x"],
         output_names=["y"],
@@ -128,6 +129,23 @@ def test_keras_blog_conv_autoencoder_predictions_match_pytorch(tmp_path):
     assert layer_names(model).count("Conv2D") == 7
     assert layer_names(model).count("UpSampling2D") == 3
     assert difference <= TOLERANCE
+
+
+@pytest.mark.parametrize("opset", [9, 11, 13])
+def test_older_opsets_upsample_and_resize_import_too(tmp_path, opset):
+    """Opset 9 writes Upsample, 10-12 Resize with a roi input, 13+ the current Resize."""
+    module, x = conv_autoencoder(), torch.rand(2, 1, 28, 28)
+    model = nn.onnx.load(export(module, x, tmp_path / "old.onnx", opset_version=opset))
+    with torch.no_grad():
+        expected = nhwc(module(x).numpy())
+    assert np.max(np.abs(model.predict(nhwc(x.numpy())) - expected)) <= TOLERANCE
+
+
+def test_a_float64_export_gives_a_float64_model(tmp_path):
+    module, x = dense_autoencoder().double(), torch.rand(3, 784, dtype=torch.float64)
+    model, difference = imported_difference(module, x, tmp_path)
+    assert model.dtype == np.float64
+    assert difference <= 1e-12
 
 
 def test_flatten_of_nchw_maps_then_linear_matches_pytorch(tmp_path):
