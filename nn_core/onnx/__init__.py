@@ -1,5 +1,8 @@
-"""ONNX export: ``nn_core.onnx.export(model, "model.onnx")`` writes what ``model.predict``
-computes as an ONNX graph (needs the 'onnx' extra: ``pip install 'nn-core-autoencoders[onnx]'``).
+"""ONNX export and import (needs the 'onnx' extra: ``pip install 'nn-core-autoencoders[onnx]'``).
+
+``nn_core.onnx.export(model, "model.onnx")`` writes what ``model.predict`` computes as an
+ONNX graph; ``nn_core.onnx.load("model.onnx")`` builds an nn_core model from one (for
+instance a graph ``torch.onnx.export`` wrote).
 
     import nn_core.onnx
     nn_core.onnx.export(autoencoder.model, "autoencoder.onnx")   # or .encoder, .decoder
@@ -24,6 +27,14 @@ Layout decisions:
   BatchNormalization uses its moving statistics, GaussianSampling returns the mean,
   average pooling divides by the real (non-padded) cells, as nn_core does.
 
+Import: an ONNX input (N, C, H, W) becomes an nn_core input (N, H, W, C), so the caller
+transposes the data, ``x.transpose(0, 2, 3, 1)``, and NCHW outputs come back as NHWC. A
+graph whose 4-D input is read only by ``Transpose(perm=[0, 3, 1, 2])`` (an NHWC
+exporter's, such as ours) keeps its NHWC input as it is. Errors: ``OnnxImportError`` (a
+ValueError) naming the node, its op and what is supported; ``importer`` tracks the
+layouts, ``_import_ops`` and ``_import_spatial`` hold the op table, ``_proto`` reads the
+untrusted file.
+
 Modules: ``export`` walks Sequential / graph models; ``_export_layers`` holds one
 translation per layer; ``_graph_builder`` collects nodes and initializers;
 ``_transposes`` removes the cancelling Transpose pairs.
@@ -41,5 +52,6 @@ except ModuleNotFoundError as error:
 
 from ._export_layers import ExportError
 from .export import DEFAULT_OPSET, export, to_onnx
+from .importer import OnnxImportError, load
 
-__all__ = ["DEFAULT_OPSET", "ExportError", "export", "to_onnx"]
+__all__ = ["DEFAULT_OPSET", "ExportError", "OnnxImportError", "export", "load", "to_onnx"]
