@@ -25,6 +25,8 @@ from . import (
     denoise,
     encode,
     evaluate,
+    export,
+    import_model,
     reconstruct,
     report,
     sample,
@@ -33,7 +35,19 @@ from . import (
 )
 from .common import RUNTIME_ERROR, USAGE_ERROR, CliError, HelpFormatter, did_you_mean
 
-SUBCOMMANDS = (classic, train, evaluate, reconstruct, denoise, encode, search, sample, report)
+SUBCOMMANDS = (
+    classic,
+    train,
+    evaluate,
+    reconstruct,
+    denoise,
+    encode,
+    search,
+    sample,
+    report,
+    export,
+    import_model,
+)
 COMMAND_NAMES = (
     "classic",
     "train",
@@ -44,6 +58,8 @@ COMMAND_NAMES = (
     "search",
     "sample",
     "report",
+    "export",
+    "import",
 )
 
 EPILOG = """\
@@ -61,6 +77,9 @@ examples:
   autoencoders search conv.npz --query-index 0 1 2 --top 8
   autoencoders train --model variational --out vae.npz && autoencoders sample vae.npz
   autoencoders report --quick --out report/
+  autoencoders export conv.npz --format onnx               # for onnxruntime
+  autoencoders import model.onnx --out model.npz           # e.g. from torch.onnx.export
+  autoencoders train --model conv --dataset mnist --init-from fashion_conv.npz --freeze-encoder
 
 Images are read and written as PNG by autoencoders.imageio (no matplotlib needed).
 Exit codes: 0 done, 1 could not be done (missing or bad file, wrong image size),

@@ -31,6 +31,7 @@ from .common import (
     HelpFormatter,
     ProgressBar,
     fraction,
+    load_model,
     non_negative_int,
     output_folder_ready,
     positive_float,
@@ -143,6 +144,15 @@ def add_parser(subparsers, parents):
     parser.add_argument(
         "--contractive-weight", type=positive_float, default=1e-4, help="contractive: penalty"
     )
+    parser.add_argument(
+        "--init-from", metavar="MODEL",
+        help="start from the weights of a trained model of the same architecture "
+        "(transfer learning, e.g. one trained on another dataset)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--freeze-encoder", action="store_true",
+        help="with --init-from: keep the encoder's weights fixed, train the decoder only",
+    )  # fmt: skip
     parser.add_argument(
         "--out", default="model.npz", metavar="PATH", help="model file (default model.npz)"
     )
@@ -263,11 +273,38 @@ class FitProgress(nn.callbacks.Callback):
         self.bar.close()
 
 
+def initialise_from(model, path: str, freeze_encoder: bool):
+    """Copy the weights of the model in ``path`` into ``model`` (same shapes, in order)."""
+    source = load_model(path).model
+    theirs, ours = source.get_weights(), model.model.get_weights()
+    names = model.model.weight_names()
+    if len(theirs) != len(ours):
+        raise CliError(
+            f"--init-from {path}: it has {len(theirs)} weight arrays, this --model "
+            f"{len(ours)}; give a model of the same architecture"
+        )
+    for name, their, our in zip(names, theirs, ours):
+        if their.shape != our.shape:
+            raise CliError(
+                f"--init-from {path}: {name} is {our.shape} here but {their.shape} there; "
+                "give a model of the same architecture (same --model, sizes and images)"
+            )
+    model.set_weights(theirs)
+    if freeze_encoder:
+        model.encoder.trainable = False
+
+
 def run(args) -> int:
     model_name = args.model.lower()
     cls, options = model_options(args)
+    if args.freeze_encoder and not args.init_from:
+        raise CliError(
+            "--freeze-encoder needs --init-from (a trained encoder to keep)", USAGE_ERROR
+        )
     data = load_dataset(args.dataset, "train", args.limit)
     model = build_model(cls, options, data.image_shape)
+    if args.init_from:
+        initialise_from(model, args.init_from, args.freeze_encoder)
     flat = len(model.input_shape) == 1
     x = data.images.reshape(len(data.images), -1) if flat else data.images
     validation_count = int(round(len(x) * args.validation_split))
@@ -285,6 +322,8 @@ def run(args) -> int:
             f"training {model!r}\non {len(x_train)} images of {data.source}"
             + (f", validating on {len(x_val)}" if len(x_val) else "")
             + f"; {model.count_params():,} parameters"
+            + (f", initialised from {args.init_from}" if args.init_from else "")
+            + (", encoder frozen" if args.freeze_encoder else "")
         )
     steps = -(-len(x_train) // args.batch_size)
     start = time.perf_counter()

@@ -10,9 +10,15 @@
 
 from .keras_weights import load_keras_weights
 from .torch_layers import UnsupportedLayerError
-from .torch_state_dict import load_torch_state_dict, torch_module, torch_state_dict
+from .torch_state_dict import (
+    load_torch_state_dict,
+    save_torch_state_dict,
+    torch_module,
+    torch_state_dict,
+)
 
 __all__ = [
+    "save_torch_state_dict",
     "UnsupportedLayerError",
     "load_keras_weights",
     "load_torch_state_dict",

@@ -148,6 +148,17 @@ def torch_state_dict(model) -> dict[str, np.ndarray]:
     return state
 
 
+def save_torch_state_dict(model, path) -> None:
+    """Write ``torch_state_dict(model)`` to the safetensors file ``path``, atomically.
+
+    PyTorch reads it without unpickling anything:
+    ``module.load_state_dict(safetensors.torch.load_file(path))``.
+    """
+    from .safetensors_files import write_safetensors
+
+    write_safetensors(path, torch_state_dict(model), {"format": "pt"})
+
+
 def torch_module(model):
     """The equivalent ``torch.nn.Sequential`` of a Sequential ``model``, its weights loaded,
     in eval mode (as ``predict``: BatchNorm uses its running statistics, no dropout).
