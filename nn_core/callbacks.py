@@ -259,7 +259,8 @@ class ProgressBar(Callback):
         width = len(str(self.steps))
         self.stream.write(
             f"\r{batch + 1:>{width}}/{self.steps} {self._bar(batch + 1)} "
-            f"- ETA {eta:4.1f}s - loss: {logs['loss']:.4f}"
+            f"- ETA {eta:4.1f}s - "
+            + " - ".join(f"{key}: {value:.4f}" for key, value in logs.items())
         )
         self.stream.flush()
 
