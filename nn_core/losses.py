@@ -344,13 +344,12 @@ def _checked_labels(labels, prediction_shape, argument):
         )
     if labels.dtype.kind not in "iuf":
         raise ValueError(f"{argument}: class labels must be integers, got dtype {labels.dtype}")
-    if labels.dtype.kind == "f" and not np.array_equal(labels, np.round(labels)):
-        bad = labels.reshape(-1)[
-            np.flatnonzero(labels.reshape(-1) != np.round(labels.reshape(-1)))[0]
-        ]
-        raise ValueError(f"{argument}: class labels must be integers, got {bad!r}")
-    if labels.size and (labels.min() < 0 or labels.max() >= classes):
-        bad = labels.min() if labels.min() < 0 else labels.max()
+    flat = labels.reshape(-1)
+    if labels.dtype.kind == "f" and not np.array_equal(flat, np.round(flat)):
+        bad = float(flat[np.flatnonzero(flat != np.round(flat))[0]])
+        raise ValueError(f"{argument}: class labels must be integers, got {bad:g}")
+    if flat.size and (flat.min() < 0 or flat.max() >= classes):
+        bad = float(flat.min() if flat.min() < 0 else flat.max())
         raise ValueError(
             f"{argument}: class labels must be in [0, {classes}) for {classes} output "
             f"classes, got {bad:g}"
