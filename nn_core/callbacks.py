@@ -283,7 +283,9 @@ class ProgressBar(Callback):
         width = len(str(self.steps))
         self.stream.write(
             f"\r{batch + 1:>{width}}/{self.steps} {self._bar(batch + 1)} "
-            f"- {eta} - loss: {logs['loss']:.4f}\x1b[K"
+            f"- {eta} - "
+            + " - ".join(f"{key}: {value:.4f}" for key, value in logs.items())
+            + "\x1b[K"
         )
         self.stream.flush()
 

@@ -16,6 +16,15 @@ logits z instead, as Keras does: loss = mean(max(z,0) - z*y + log(1 + exp(-|z|))
 whose gradient at the logits is simply (sigmoid(z) - y) / size. This is exact for
 every z, where the clipped form loses the gradient once sigmoid(z) rounds to 0 or 1.
 ``BinaryCrossentropy(from_logits=True)`` uses that form directly on raw outputs.
+
+Categorical cross-entropy and a final softmax
+---------------------------------------------
+``CategoricalCrossentropy`` (one-hot or soft targets (N, K)) and
+``SparseCategoricalCrossentropy`` (integer labels (N,) or (N, 1)) take the mean over the
+N rows of -sum_k y_k log p_k, with p clipped to [1e-7, 1 - 1e-7] as for BCE. When the
+model ends in a ``Softmax`` (a layer or ``activation="softmax"``), training uses the
+logits z instead, as for a sigmoid: log p = z - logsumexp(z) is exact for every z, and
+the gradient at the logits is (softmax(z) - y) / N.
 """
 
 import numpy as np
@@ -51,6 +60,17 @@ class Loss:
         if y_pred.size == 0:
             raise ValueError(f"{self.name}: cannot compute a loss over an empty batch")
         return y_true, y_pred
+
+    def target_shape(self, output_shape) -> tuple:
+        """The per-sample shape of y_true for outputs of per-sample shape ``output_shape``."""
+        return tuple(output_shape)
+
+    def check_targets(self, y, output_shape, argument):
+        """The user's targets ``y`` checked (before any conversion) for outputs of
+        per-sample shape ``output_shape``; returns them, reshaped if need be. ``argument``
+        names y in error messages. Default: y as given (shapes are checked by the model).
+        """
+        return y
 
     def get_config(self) -> dict:
         return {"class_name": type(self).__name__}
@@ -168,6 +188,175 @@ class MeanAbsoluteError(Loss):
         return kernels.mean_absolute_error_gradient(y_true, y_pred)
 
 
+def _log_softmax(logits):
+    """log softmax(z) over the last axis, exact for every z: z - max z - log sum exp(z - max z)."""
+    shifted = logits - np.max(logits, axis=-1, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+
+
+class _SoftmaxCrossentropy(Loss):
+    """What the two categorical cross-entropies share: options, logits path, config.
+
+    Subclasses define ``_target_matrix(y_true, like)``: the targets as an (M, K) matrix
+    (M rows: N, or N times the middle axes) of y_pred's dtype.
+    """
+
+    def __init__(self, from_logits=False, epsilon=1e-7):
+        if not 0 < epsilon < 0.5:
+            raise ValueError(f"{type(self).__name__}: epsilon must be in (0, 0.5), got {epsilon!r}")
+        self.from_logits = bool(from_logits)
+        self.epsilon = float(epsilon)
+
+    def _rows(self, y_true, y_pred):
+        classes = y_pred.shape[-1]
+        return self._target_matrix(y_true, y_pred), y_pred.reshape(-1, classes)
+
+    def _value(self, y_true, y_pred):
+        if self.from_logits:
+            return self._logits_value(y_true, y_pred)
+        targets, p = self._rows(y_true, y_pred)
+        log_p = np.log(np.clip(p, self.epsilon, 1 - self.epsilon))
+        return float(-np.sum(targets * log_p) / len(p))
+
+    def _gradient(self, y_true, y_pred):
+        if self.from_logits:
+            return self._logits_gradient(y_true, y_pred, None)
+        targets, p = self._rows(y_true, y_pred)
+        inside = (p >= self.epsilon) & (p <= 1 - self.epsilon)
+        clipped = np.clip(p, self.epsilon, 1 - self.epsilon)
+        grad = np.where(inside, -targets / clipped, 0) / len(p)
+        return grad.astype(y_pred.dtype).reshape(y_pred.shape)
+
+    def _logits_value(self, y_true, logits):
+        targets, z = self._rows(y_true, logits)
+        return float(-np.sum(targets * _log_softmax(z)) / len(z))
+
+    def _logits_gradient(self, y_true, logits, probabilities):
+        """dL/dz = (softmax(z) * sum_k y_k - y) / M, i.e. (p - y) / M when rows of y sum to 1."""
+        targets, z = self._rows(y_true, logits)
+        if probabilities is None:
+            p = np.exp(_log_softmax(z))
+        else:
+            p = np.asarray(probabilities, dtype=logits.dtype).reshape(z.shape)
+        grad = (p * np.sum(targets, axis=-1, keepdims=True) - targets) / len(z)
+        return grad.astype(logits.dtype).reshape(logits.shape)
+
+    def logits_value(self, y_true, logits) -> float:
+        """The loss of softmax(logits), computed exactly from the logits."""
+        y_true, logits = self._check(y_true, logits)
+        return self._logits_value(y_true, logits)
+
+    def logits_gradient(self, y_true, logits, probabilities=None):
+        """dL/dlogits = (softmax(logits) - y) / M, logits (N, ..., K).
+
+        ``probabilities``: softmax(logits) when the caller already has it (the model's
+        output), so that it is not computed a second time.
+        """
+        y_true, logits = self._check(y_true, logits)
+        return self._logits_gradient(y_true, logits, probabilities)
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits, "epsilon": self.epsilon}
+
+
+class CategoricalCrossentropy(_SoftmaxCrossentropy):
+    """mean over rows of -sum_k y_k log p_k; y_true, y_pred: (N, K) (or (N, ..., K)).
+
+    y_true: one-hot or soft targets. ``from_logits=False`` (default): y_pred are
+    probabilities, clipped to [epsilon, 1 - epsilon] (unlike Keras, rows are not divided
+    by their sum first, so dL/dp is exactly -y / (p M)); ``from_logits=True``: y_pred
+    are logits z, p = softmax(z) over the last axis. M = y_pred.size / K rows.
+    Gradients: probabilities: -y / p / M (0 where clipped);  logits: (p - y) / M.
+    """
+
+    name = "categorical_crossentropy"
+
+    def _target_matrix(self, y_true, like):
+        return y_true.reshape(-1, like.shape[-1])
+
+    def check_targets(self, y, output_shape, argument):
+        shape = np.shape(y)
+        output_shape = tuple(output_shape)
+        if shape[1:] != output_shape and shape[1:] in (output_shape[:-1], output_shape[:-1] + (1,)):
+            raise ValueError(
+                f"{argument} has shape {shape}: class labels, but categorical_crossentropy "
+                f"expects one-hot targets of shape (N, {', '.join(map(str, output_shape))}); "
+                "use loss='sparse_categorical_crossentropy' for labels, or one-hot encode them"
+            )
+        return y
+
+
+class SparseCategoricalCrossentropy(_SoftmaxCrossentropy):
+    """mean over rows of -log p[label]; labels (N,) or (N, 1), y_pred (N, K).
+
+    (Also labels (N, ...) with y_pred (N, ..., K).) Labels must be integers in [0, K),
+    given as an integer array or as floats holding integers. Options as in
+    ``CategoricalCrossentropy``; gradients: probabilities: -1 / (p[label] M) at the
+    label, 0 elsewhere;  logits: (p - onehot(label)) / M.
+    """
+
+    name = "sparse_categorical_crossentropy"
+
+    def target_shape(self, output_shape) -> tuple:
+        return (*tuple(output_shape)[:-1], 1)
+
+    def check_targets(self, y, output_shape, argument):
+        """Labels (N, ...) or (N, ..., 1) for outputs (N, ..., K); returns (N, ..., 1)."""
+        y = np.asarray(y)
+        return _checked_labels(y, (len(y), *tuple(output_shape)), argument).reshape(
+            len(y), *self.target_shape(output_shape)
+        )
+
+    def _check(self, y_true, y_pred):
+        y_pred = np.asarray(y_pred)
+        if not np.issubdtype(y_pred.dtype, np.floating):
+            y_pred = y_pred.astype(np.float32)
+        if y_pred.size == 0:
+            raise ValueError(f"{self.name}: cannot compute a loss over an empty batch")
+        return _checked_labels(np.asarray(y_true), y_pred.shape, "y_true"), y_pred
+
+    def _target_matrix(self, labels, like):
+        classes = like.shape[-1]
+        rows = labels.reshape(-1)
+        targets = np.zeros((len(rows), classes), dtype=like.dtype)
+        targets[np.arange(len(rows)), rows] = 1
+        return targets
+
+
+def _checked_labels(labels, prediction_shape, argument):
+    """``labels`` as int64 of shape prediction_shape[:-1], or ValueError naming ``argument``.
+
+    Accepts shapes (N, ...) and (N, ..., 1) for predictions (N, ..., K); integer arrays,
+    or floats holding whole numbers; every label in [0, K).
+    """
+    prediction_shape = tuple(prediction_shape)
+    if len(prediction_shape) < 2:
+        raise ValueError(
+            "sparse_categorical_crossentropy needs outputs of shape (N, K) (one column per "
+            f"class), got outputs of shape {prediction_shape}"
+        )
+    wanted, classes = prediction_shape[:-1], prediction_shape[-1]
+    if labels.shape not in (wanted, (*wanted, 1)):
+        raise ValueError(
+            f"{argument}: sparse_categorical_crossentropy expects integer class labels of "
+            f"shape {wanted} or {(*wanted, 1)} for outputs of shape {prediction_shape}, "
+            f"got shape {labels.shape}"
+        )
+    if labels.dtype.kind not in "iuf":
+        raise ValueError(f"{argument}: class labels must be integers, got dtype {labels.dtype}")
+    flat = labels.reshape(-1)
+    if labels.dtype.kind == "f" and not np.array_equal(flat, np.round(flat)):
+        bad = float(flat[np.flatnonzero(flat != np.round(flat))[0]])
+        raise ValueError(f"{argument}: class labels must be integers, got {bad:g}")
+    if flat.size and (flat.min() < 0 or flat.max() >= classes):
+        bad = float(flat.min() if flat.min() < 0 else flat.max())
+        raise ValueError(
+            f"{argument}: class labels must be in [0, {classes}) for {classes} output "
+            f"classes, got {bad:g}"
+        )
+    return labels.reshape(wanted).astype(np.int64)
+
+
 _LOSSES = {
     "binary_crossentropy": BinaryCrossentropy,
     "bce": BinaryCrossentropy,
@@ -176,6 +365,8 @@ _LOSSES = {
     "mse": MeanSquaredError,
     "mean_absolute_error": MeanAbsoluteError,
     "mae": MeanAbsoluteError,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
 }
 
 

@@ -7,8 +7,8 @@ A model file is one archive (``nn_core.saving``) whose JSON config holds
 * ``model``: the architecture (``model.get_config()``): a Sequential's list of layers,
   or a graph's layers and nodes;
 * ``input_shape`` (Sequential) and ``dtype``;
-* ``compile``: the optimizer's config and the loss (one config, or one per output with
-  ``loss_weights``), or None;
+* ``compile``: the optimizer's config, the loss (one config, or one per output with
+  ``loss_weights``) and the ``metrics`` as given to compile (when any), or None;
 * ``frozen``: the layers and nested models with ``trainable = False``, each as its path
   of positions from the model down (``[]`` is the model itself, ``[1, 0]`` the first
   layer of its second layer), so a half-frozen transfer-learning model resumes as it was;
@@ -23,6 +23,7 @@ every array is checked against the rebuilt model before it is copied in.
 from __future__ import annotations
 
 from . import losses as losses_module
+from . import metrics as metrics_module
 from . import optimizers as optimizers_module
 from .allocation import weight_budget
 from .errors import ModelFileError
@@ -46,6 +47,8 @@ def file_contents(model, include_optimizer=True):
         if model._output_losses is None:
             model._resolve_losses()
         config["compile"] = {"optimizer": model.optimizer.get_config(), **_loss_config(model)}
+        if model.metrics:
+            config["compile"]["metrics"] = metrics_module.serialise(model.metrics)
         if include_optimizer:
             for key, value in model.optimizer.get_state().items():
                 arrays[f"optimizer/{key}"] = value
@@ -230,6 +233,7 @@ def model_from_file_config(config, arrays, path):
                 optimizer=optimizers_module.get(compiled["optimizer"]),
                 loss=loss,
                 loss_weights=compiled.get("loss_weights"),
+                metrics=compiled.get("metrics"),
             )
     except ModelFileError:
         raise

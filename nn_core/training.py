@@ -23,10 +23,11 @@ import math
 import numpy as np
 
 from . import losses as losses_module
+from . import metrics as metrics_module
 from . import optimizers as optimizers_module
 from .callbacks import Callback, History, ProgressBar
 from .errors import TrainingDivergedError
-from .layers.activations import Sigmoid
+from .layers.activations import Sigmoid, Softmax
 from .layers.base import Layer, format_shape
 from .random import new_generator
 from .summary import format_summary
@@ -53,6 +54,8 @@ class TrainableModel(Layer):
         self.loss_weights = None
         self._output_losses: list = []  # one Loss (or None: no loss) per output
         self._output_loss_weights: list[float] = []
+        self.metrics = None  # compile's ``metrics`` argument, as given
+        self._output_metrics: list = []  # per output, its list of Metric
         self.stop_training = False
         self.history = None
         self._resume_epoch = None
@@ -214,17 +217,23 @@ class TrainableModel(Layer):
         return outputs[0]
 
     # ------------------------------------------------------------------ compiling
-    def compile(self, optimizer="rmsprop", loss="binary_crossentropy", loss_weights=None):
-        """Choose the optimizer (instance or name, e.g. "adadelta") and the loss.
+    def compile(
+        self, optimizer="rmsprop", loss="binary_crossentropy", loss_weights=None, metrics=None
+    ):
+        """Choose the optimizer (instance or name, e.g. "adadelta"), the loss and metrics.
 
         ``loss``: a loss instance or name, used for every output; or, for a model with
         several outputs, a list (one per output, in order) or a dict keyed by output name
         (an output left out gets no loss). ``loss_weights``: a list or dict of floats
         (default 1.0 each); the training loss is the weighted sum, as in Keras.
+        ``metrics``: e.g. ["accuracy"], reported by ``fit`` and ``evaluate`` beside the
+        loss (see ``nn_core.metrics`` for the names and the forms for several outputs).
         """
+        metrics_module.check_spec(metrics)
         self.optimizer = optimizers_module.get(optimizer)
         self.loss = loss if isinstance(loss, (list, tuple, dict)) else losses_module.get(loss)
         self.loss_weights = loss_weights
+        self.metrics = metrics
         self._output_losses = None  # resolved against the outputs once they are known
         self._resolve_losses()
         return self
@@ -243,6 +252,10 @@ class TrainableModel(Layer):
             )
         if all(loss is None for loss in self._output_losses):
             raise ValueError(f"compile: no output of model {self.name!r} has a loss")
+        shapes = [shape for _, shape in self._output_specs()]
+        self._output_metrics = metrics_module.resolve(
+            self.metrics, names, self._output_losses, shapes
+        )
 
     def _structure_known(self) -> bool:
         """True when the outputs are known before building (a graph model)."""
@@ -262,11 +275,9 @@ class TrainableModel(Layer):
             self._resolve_losses()
 
     def _logits_flags(self) -> list[bool]:
-        """Per output: is its loss computed from the logits of a final sigmoid?"""
+        """Per output: is its loss computed from the logits of a final sigmoid or softmax?"""
         return [
-            isinstance(loss, losses_module.BinaryCrossentropy)
-            and not loss.from_logits
-            and isinstance(activation, Sigmoid)
+            _fuses_with(loss, activation)
             for loss, activation in zip(self._output_losses, self._output_final_activations())
         ]
 
@@ -318,11 +329,18 @@ class TrainableModel(Layer):
         predictions = self._forward_all(xs, training=True)  # builds an unbuilt Sequential
         if self._output_losses is None:
             self._resolve_losses()
-        for (name, _), prediction, y in zip(self._output_specs(), predictions, ys):
-            if prediction.shape != np.shape(y):
-                target = "targets y" if len(ys) == 1 else f"targets y[{name!r}]"
+        ys = list(ys)
+        for i, ((name, _), prediction, loss) in enumerate(
+            zip(self._output_specs(), predictions, self._output_losses)
+        ):
+            target = "targets y" if len(ys) == 1 else f"targets y[{name!r}]"
+            expected = prediction.shape
+            if loss is not None:  # sparse labels (N,) or (N, 1) for outputs (N, K)
+                ys[i] = loss.check_targets(ys[i], prediction.shape[1:], target)
+                expected = (len(prediction), *loss.target_shape(prediction.shape[1:]))
+            if expected != np.shape(ys[i]):
                 raise ValueError(
-                    f"{target} have shape {np.shape(y)}, "
+                    f"{target} have shape {np.shape(ys[i])}, "
                     f"but model {self.name!r} outputs {prediction.shape}"
                 )
         flags = self._logits_flags()
@@ -343,6 +361,7 @@ class TrainableModel(Layer):
                 values.append(loss(y, prediction))
                 grads.append(_scaled(loss.gradient(y, prediction), weight))
         self._backward_all(grads, flags)
+        self._last_predictions, self._last_targets = predictions, ys
         self._last_output_losses = values
         self._last_loss = self._weighted_sum(values) + self.penalty()
         return self._last_loss
@@ -422,11 +441,7 @@ class TrainableModel(Layer):
         for array, name in zip(xs, x_names):
             prepared_x.append(as_float_batch(array, name, dtype))
             converted[id(array)] = prepared_x[-1]
-        prepared_y = [
-            converted[id(array)] if id(array) in converted else as_float_batch(array, name, dtype)
-            for array, name in zip(ys, y_names)
-        ]
-        for array, name in zip([*prepared_x[1:], *prepared_y], [*x_names[1:], *y_names]):
+        for array, name in zip(prepared_x[1:], x_names[1:]):
             check_same_length(prepared_x[0], array, x_names[0], name)
         if not self.built:
             self._build_from_data(prepared_x)
@@ -436,7 +451,23 @@ class TrainableModel(Layer):
                     f"model {self.name!r} expects {name} of shape {format_shape(shape)}, "
                     f"got {array.shape}"
                 )
-        for (_, shape), array, name in zip(self._output_specs(), prepared_y, y_names):
+        if self.loss is not None and self._output_losses is None:
+            self._resolve_losses()
+        output_losses = self._output_losses or [None] * len(ys)
+        prepared_y = []
+        for (_, shape), array, name, loss in zip(self._output_specs(), ys, y_names, output_losses):
+            if id(array) in converted:
+                prepared_y.append(converted[id(array)])
+                continue
+            if loss is not None:  # class labels: checked, then (N, 1)
+                array = loss.check_targets(array, shape, name)
+            prepared_y.append(as_float_batch(array, name, dtype))
+            check_same_length(prepared_x[0], prepared_y[-1], x_names[0], name)
+        for (_, shape), array, name, loss in zip(
+            self._output_specs(), prepared_y, y_names, output_losses
+        ):
+            if loss is not None:
+                shape = loss.target_shape(shape)
             if array.shape[1:] != shape:
                 raise ValueError(
                     f"model {self.name!r} outputs {format_shape(shape)}, but {name} "
@@ -463,7 +494,10 @@ class TrainableModel(Layer):
         dict keyed by input / output name. ``history.history["loss"][e]`` is epoch e's
         sample-weighted mean of the batch losses (as Keras reports it); a model with several
         outputs also records ``"<output>_loss"`` for each. ``"val_loss"`` is ``evaluate``
-        on ``validation_data=(x_val, y_val)`` at the epoch's end. ``verbose``: 0 silent,
+        on ``validation_data=(x_val, y_val)`` at the epoch's end. Each compiled metric
+        (e.g. "accuracy") is logged under its name, over all the epoch's samples as the
+        batches' training-mode predictions scored it, and as "val_<name>" from
+        ``evaluate``. ``verbose``: 0 silent,
         1 live progress bar, 2 one line per epoch. A NaN or infinite loss or gradient
         stops training with ``TrainingDivergedError`` before the bad step, so the
         weights stay at their last finite values.
@@ -504,6 +538,7 @@ class TrainableModel(Layer):
             order = self.rng.permutation(size) if shuffle else np.arange(size)
             loss_sum, seen = 0.0, 0
             output_sums = [0.0] * len(ys)
+            metric_totals = metrics_module.Totals(self._output_metrics, output_names)
             for batch, start in enumerate(range(0, size, batch_size)):
                 for callback in callback_list:
                     callback.on_batch_begin(batch)
@@ -526,18 +561,19 @@ class TrainableModel(Layer):
                 if len(ys) > 1:
                     for i, value in enumerate(self._last_output_losses):
                         output_sums[i] += value * len(indices)
+                metric_totals.update(self._last_targets, self._last_predictions)
                 for callback in callback_list:
-                    callback.on_batch_end(batch, {"loss": loss_sum / seen})
+                    callback.on_batch_end(
+                        batch, {"loss": loss_sum / seen, **metric_totals.results()}
+                    )
             logs = {"loss": loss_sum / seen}
             if len(ys) > 1:
                 for name, total in zip(output_names, output_sums):
                     logs[f"{name}_loss"] = total / seen
+            logs.update(metric_totals.results())
             if validation_data is not None:
                 values = self._evaluate_lists(x_val, y_val, batch_size)
-                logs["val_loss"] = values[0]
-                if len(ys) > 1:
-                    for name, value in zip(output_names, values[1:]):
-                        logs[f"val_{name}_loss"] = value
+                logs.update({f"val_{key}": value for key, value in values.items()})
             for callback in callback_list:
                 callback.on_epoch_end(epoch, logs)
             if self.stop_training:
@@ -548,10 +584,11 @@ class TrainableModel(Layer):
 
     # ------------------------------------------------------------------ evaluate, predict
     def evaluate(self, x, y, batch_size=32, return_dict=False):
-        """Mean loss over (x, y) in inference mode, penalties included (as Keras).
+        """Mean loss over (x, y) in inference mode, penalties included, and the metrics.
 
-        One output: a float. Several outputs: [total, loss of each output] as Keras
-        returns them; ``return_dict=True`` gives {"loss": ..., "<output>_loss": ...}.
+        As Keras returns them: one output and no metrics: a float; otherwise a list
+        [total loss, loss of each output (several outputs only), each metric].
+        ``return_dict=True`` gives {"loss": ..., "<output>_loss": ..., "accuracy": ...}.
         """
         self._require_compiled("evaluate")
         batch_size = check_batch_size(batch_size)
@@ -559,29 +596,29 @@ class TrainableModel(Layer):
         self._require_compiled("evaluate")
         values = self._evaluate_lists(xs, ys, batch_size)
         if return_dict:
-            names = [name for name, _ in self._output_specs()]
-            result = {"loss": values[0]}
-            if len(names) > 1:
-                result.update({f"{name}_loss": v for name, v in zip(names, values[1:])})
-            return result
-        return values[0] if len(values) == 1 else values
+            return values
+        return values["loss"] if len(values) == 1 else list(values.values())
 
-    def _evaluate_lists(self, xs, ys, batch_size) -> list[float]:
-        """[total loss, per-output losses (several outputs only)] over prepared data."""
+    def _evaluate_lists(self, xs, ys, batch_size) -> dict[str, float]:
+        """{"loss", "<output>_loss" (several outputs only), metric keys} over prepared data."""
         total, per_output = 0.0, [0.0] * len(ys)
+        names = [name for name, _ in self._output_specs()]
+        metric_totals = metrics_module.Totals(self._output_metrics, names)
         size = len(xs[0])
         for start in range(0, size, batch_size):
             x_batches = [array[start : start + batch_size] for array in xs]
             y_batches = [array[start : start + batch_size] for array in ys]
             predictions = self._forward_all(x_batches, training=False)
             values = self._data_losses(y_batches, predictions)
+            metric_totals.update(y_batches, predictions)
             count = len(x_batches[0])
             total += (self._weighted_sum(values) + self.penalty()) * count
             for i, value in enumerate(values):
                 per_output[i] += value * count
-        result = [total / size]
+        result = {"loss": total / size}
         if len(ys) > 1:
-            result.extend(value / size for value in per_output)
+            result.update({f"{name}_loss": v / size for name, v in zip(names, per_output)})
+        result.update(metric_totals.results())
         return result
 
     def predict(self, x, batch_size=32):
@@ -673,6 +710,17 @@ class TrainableModel(Layer):
         from .model_files import restore_training_state
 
         restore_training_state(self, path)
+
+
+def _fuses_with(loss, activation) -> bool:
+    """Whether ``loss`` is computed from the logits of ``activation`` (see ``losses``)."""
+    if isinstance(loss, losses_module.BinaryCrossentropy):
+        return not loss.from_logits and isinstance(activation, Sigmoid)
+    if isinstance(
+        loss, losses_module.CategoricalCrossentropy | losses_module.SparseCategoricalCrossentropy
+    ):
+        return not loss.from_logits and isinstance(activation, Softmax)
+    return False
 
 
 def _scaled(gradient, weight):

@@ -142,10 +142,14 @@ class Softmax(Activation):
 
     Backward (Jacobian-vector product): dL/dx_i = y_i * (dL/dy_i - sum_j dL/dy_j y_j).
     x, y, dL/dy, dL/dx: (N, ..., K); i and j run over the last axis (K classes).
+
+    Keeps its input too: a model that ends in Softmax and is trained with a categorical
+    cross-entropy computes the loss from these logits (see ``losses``).
     """
 
     def forward(self, x, training=False):
         x = self._prepare_input(x)
+        self.inputs = x
         self.outputs = kernels.softmax(x)
         return self.outputs
 
