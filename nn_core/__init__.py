@@ -19,13 +19,12 @@ from . import (
     regularizers,
     trace,
 )
+from ._version import __version__ as __version__  # re-exported: the one place it is set
 from .cloning import clone_model
 from .errors import ModelFileError, TrainingDivergedError
 from .functional import Input, Model
 from .random import set_random_seed
 from .sequential import Sequential, load_model
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Input",
