@@ -177,6 +177,30 @@ LOSS_EXAMPLES = {
     ],
     "MeanSquaredError": [("mse", lambda: losses.MeanSquaredError(), "logits")],
     "MeanAbsoluteError": [("mae", lambda: losses.MeanAbsoluteError(), "logits")],
+    # A fourth entry names the targets: rows of class probabilities, or integer labels.
+    "CategoricalCrossentropy": [
+        ("probabilities", lambda: losses.CategoricalCrossentropy(), "probabilities", "rows"),
+        (
+            "from_logits=True",
+            lambda: losses.CategoricalCrossentropy(from_logits=True),
+            "logits",
+            "rows",
+        ),
+    ],
+    "SparseCategoricalCrossentropy": [
+        (
+            "probabilities",
+            lambda: losses.SparseCategoricalCrossentropy(),
+            "probabilities",
+            "labels",
+        ),
+        (
+            "from_logits=True",
+            lambda: losses.SparseCategoricalCrossentropy(from_logits=True),
+            "logits",
+            "labels",
+        ),
+    ],
 }
 
 REGULARIZER_EXAMPLES = {
@@ -187,7 +211,7 @@ REGULARIZER_EXAMPLES = {
     "KLSparsity": [("target 0.1, weight 3", lambda: R.KLSparsity(0.1, 3.0), "probabilities")],
 }
 
-_ABSTRACT = {"Layer", "Activation", "Loss", "Regularizer"}
+_ABSTRACT = {"Layer", "Activation", "Loss", "Regularizer", "_SoftmaxCrossentropy"}
 
 
 def _tied_pair(dense, input_size, **kwargs):
@@ -270,7 +294,7 @@ def _check(kind, example):
         layer.set_rng(np.random.default_rng(1))
         return max(check_layer(layer, example_inputs(rng, shape)).values())
     if kind == "loss":
-        _, factory, prediction_kind = example
+        _, factory, prediction_kind, *target_kind = example
         shape = (3, 4)
         if prediction_kind == "probabilities":
             y_pred = rng.uniform(0.05, 0.95, size=shape)
@@ -279,6 +303,10 @@ def _check(kind, example):
         y_true = rng.uniform(0, 1, size=shape)
         if isinstance(factory(), losses.MeanAbsoluteError):
             y_true = y_pred + np.sign(_away_from_zero(rng, shape)) * 0.3
+        if target_kind == ["rows"]:
+            y_true = y_true / y_true.sum(axis=1, keepdims=True)
+        elif target_kind == ["labels"]:
+            y_true = rng.integers(0, shape[1], size=shape[0])
         return check_loss(factory(), y_true, y_pred)
     _, factory, *input_kind = example
     if input_kind == ["probabilities"]:
