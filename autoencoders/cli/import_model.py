@@ -54,9 +54,10 @@ def run(args) -> int:
 
     model = nn_onnx.load(args.file)
     model.save(output_folder_ready(args.out))
-    shape = "x".join(str(size) for size in model.input_shape) if model.built else "?"
+    shapes = [shape for _, shape in model._input_specs()]
+    inputs = ", ".join("(N, " + "x".join(str(size) for size in shape) + ")" for shape in shapes)
     print(
         f"wrote {args.out}: {type(model).__name__} of {len(model.leaf_layers())} layers, "
-        f"{model.count_params():,} parameters, input (N, {shape}) from {args.file}"
+        f"{model.count_params():,} parameters, input {inputs} from {args.file}"
     )
     return 0
