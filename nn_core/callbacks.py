@@ -232,7 +232,8 @@ class ProgressBar(Callback):
     The live bar (carriage returns) is drawn only on a terminal; into a log or a pipe
     ``verbose=1`` writes one line per epoch, as ``verbose=2`` does. The ETA is measured
     from the end of each epoch's first step, because the first step of a run may compile
-    the Numba kernels (seconds) and would make the estimate false.
+    the Numba kernels (seconds) and would make the estimate false; while that first step
+    runs on the Numba backend, the bar says "compiling kernels (first run only)".
     """
 
     def __init__(self, epochs, steps_per_epoch, verbose=1, stream=None, refresh_seconds=0.1):
@@ -256,7 +257,14 @@ class ProgressBar(Callback):
             self.first_epoch = epoch
         if self._live():
             self.stream.write(f"Epoch {epoch + 1}/{self.epochs}\n")
-        self.epoch = epoch
+            if epoch == self.first_epoch and kernels.backend_name() == "numba":
+                # Drawn while the first step runs, which is when the kernels compile.
+                width = len(str(self.steps))
+                self.stream.write(
+                    f"\r{0:>{width}}/{self.steps} {self._bar(0)} "
+                    "- compiling kernels (first run only)\x1b[K"
+                )
+                self.stream.flush()
 
     def _bar(self, done):
         width = 30
@@ -267,8 +275,7 @@ class ProgressBar(Callback):
     def _eta(self, batch, now) -> str:
         if batch == 0:
             self.first_step_end = now
-            compiling = self.epoch == self.first_epoch and kernels.backend_name() == "numba"
-            return "compiling kernels (first run only)" if compiling else "ETA -"
+            return "ETA -"
         seconds = (now - self.first_step_end) / batch * (self.steps - batch - 1)
         return f"ETA {seconds:4.1f}s"
 

@@ -170,9 +170,10 @@ def test_the_eta_leaves_out_the_first_step_which_may_compile_kernels(monkeypatch
     monkeypatch.setattr(C.kernels, "backend_name", lambda: "numba")
     stream = Terminal()
     bar = C.ProgressBar(epochs=1, steps_per_epoch=10, verbose=1, stream=stream, refresh_seconds=0)
-    bar.on_epoch_begin(0)
-    bar.on_batch_end(0, {"loss": 1.0})
-    assert "compiling kernels (first run only)" in stream.getvalue()
+    bar.on_epoch_begin(0)  # drawn before the first step, while it compiles
+    assert stream.getvalue().endswith("- compiling kernels (first run only)\x1b[K")
+    bar.on_batch_end(0, {"loss": 1.0})  # 30 s: no estimate from the compiling step
+    assert stream.getvalue().rsplit("\r", 1)[1].startswith(" 1/10") and "ETA -" in stream.getvalue()
     bar.on_batch_end(1, {"loss": 1.0})  # 0.5 s per step, 8 steps left
     assert (
         stream.getvalue().rsplit("\r", 1)[1].startswith(" 2/10")
