@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ._files import DatasetFiles, locate
-from .mnist import load_image_label_files, read_split, split_roles
+from .mnist import load_image_label_files, read_spec_split
 
 CLASS_NAMES = (
     "T-shirt/top",
@@ -93,5 +93,4 @@ def load_split(
     ``split``: "train" (60000 images) or "test" (10000); ``path`` and ``download`` as
     for ``load_data``.
     """
-    files = locate(SPEC, path=path, download=download, roles=split_roles(split))
-    return read_split(files, split)
+    return read_spec_split(SPEC, split, path, download)

@@ -84,8 +84,7 @@ def load_split(
     ``split``: "train" (60000 images) or "test" (10000); ``path`` and ``download`` as
     for ``load_data``.
     """
-    files = locate(SPEC, path=path, download=download, roles=split_roles(split))
-    return read_split(files, split)
+    return read_spec_split(SPEC, split, path, download)
 
 
 def load_image_label_files(
@@ -121,6 +120,12 @@ def read_split(files: dict[str, Path], split: str) -> tuple[np.ndarray, np.ndarr
             f"{len(labels)} labels; the two files must come from the same split"
         )
     return images, labels
+
+
+def read_spec_split(spec, split: str, path, download: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``load_split`` for any MNIST-format dataset ``spec``: locate its two files, read them."""
+    files = locate(spec, path=path, download=download, roles=split_roles(split))
+    return read_split(files, split)
 
 
 def split_roles(split: str) -> tuple[str, str]:

@@ -14,12 +14,11 @@ import json
 import math
 import os
 import struct
-import tempfile
 
 import numpy as np
 
 from ..errors import ModelFileError
-from ..saving import _fsync_folder
+from ..saving import write_atomically
 
 INSTALL_HINT = "pip install 'nn-core-autoencoders[interop]'"
 #: safetensors dtype code -> bytes per value; I64 only for BatchNorm's num_batches_tracked.
@@ -146,25 +145,4 @@ def write_safetensors(path, arrays: dict[str, np.ndarray], metadata: dict[str, s
     payload = library.save(
         {name: np.ascontiguousarray(array) for name, array in arrays.items()}, metadata=metadata
     )
-    write_bytes_atomically(path, payload)
-
-
-def write_bytes_atomically(path, payload: bytes) -> None:
-    """Write ``payload`` to a temporary file beside ``path``, fsync it, rename it over ``path``."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, temp_path = tempfile.mkstemp(
-        dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(payload)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp_path, path)
-    except BaseException:
-        if os.path.exists(temp_path):
-            os.remove(temp_path)
-        raise
-    _fsync_folder(folder)
+    write_atomically(path, lambda file: file.write(payload))
