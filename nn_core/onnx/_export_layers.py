@@ -102,13 +102,21 @@ def _in_nchw(graph, layer, value, compute) -> str:
     return graph.transpose(compute(nchw), channels_last_perm(4), layer.name)
 
 
+def _conv_weights(graph, layer) -> list:
+    """[W, b] (b only with a bias): the kernel's axes moved by (3, 2, 0, 1), which turns
+    Conv2D's (kh, kw, C, F) into Conv's (F, C, kh, kw) and Conv2DTranspose's
+    (kh, kw, F, C) into ConvTranspose's (C, F, kh, kw)."""
+    weights = [graph.weight(layer, "kernel", layer.params["kernel"], (3, 2, 0, 1))]
+    if layer.use_bias:
+        weights.append(graph.weight(layer, "bias", layer.params["bias"]))
+    return weights
+
+
 def _conv2d(graph, layer, inputs):
     """Conv on NCHW, W (F, C, kh, kw) from the (kh, kw, C, F) kernel; TF "same" pads."""
 
     def compute(x):
-        operands = [x, graph.weight(layer, "kernel", layer.params["kernel"], (3, 2, 0, 1))]
-        if layer.use_bias:
-            operands.append(graph.weight(layer, "bias", layer.params["bias"]))
+        operands = [x, *_conv_weights(graph, layer)]
         conv = graph.node(
             "Conv",
             operands,
@@ -140,9 +148,7 @@ def _conv2d_transpose(graph, layer, inputs):
     output_padding = [out - rows for out, rows in zip(layer.output_hw, covered)]
 
     def compute(x):
-        operands = [x, graph.weight(layer, "kernel", layer.params["kernel"], (3, 2, 0, 1))]
-        if layer.use_bias:
-            operands.append(graph.weight(layer, "bias", layer.params["bias"]))
+        operands = [x, *_conv_weights(graph, layer)]
         conv = graph.node(
             "ConvTranspose",
             operands,
