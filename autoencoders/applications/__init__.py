@@ -1,4 +1,4 @@
-"""What autoencoders are for: nine applications, each measured, compared and pictured.
+"""What autoencoders are for: ten applications, each measured, compared and pictured.
 
 Each application is a module with ``run(out_dir, *, quick=False, seed=0, progress=None)``
 that trains what it needs on MNIST (and Fashion-MNIST when installed), writes its
@@ -34,6 +34,7 @@ from . import (
     generation,
     image_search,
     super_resolution,
+    transfer_learning,
     watermark_removal,
 )
 
@@ -47,6 +48,7 @@ _MODULES = (
     image_search,
     generation,
     anomaly_detection,
+    transfer_learning,
 )
 #: name -> run(out_dir, *, quick=False, seed=0, progress=None) -> dict, in the issue's order
 APPLICATIONS = {module.NAME: module.run for module in _MODULES}

@@ -1,0 +1,329 @@
+"""Transfer learning: an autoencoder's encoder as a head start, for few labels or a new data set.
+
+(a) Semi-supervised. A dense autoencoder (784-256-64-256-784, relu, sigmoid output, BCE)
+is pre-trained on all 60000 MNIST training images, labels unused. Its encoder, followed by
+Dense(10, softmax), is then trained with sparse categorical cross-entropy on 10, 100 or
+1000 labelled images per class, three ways:
+
+* frozen: the encoder's ``trainable = False``; only the softmax layer learns
+  (``E`` epochs, Adam(1e-3));
+* fine-tuned: the frozen model, then unfrozen and trained ``E`` more epochs at Adam(1e-4);
+* scratch: the same architecture from a random start, ``2 E`` epochs at Adam(1e-3), the
+  epochs of the two phases together, so it never gets fewer updates than fine-tuning.
+
+``E`` is chosen per labelled-set size to give about the same number of updates (``steps``
+batches of 32) whatever the size. Test accuracy is over the 10000 MNIST test images, as the
+mean over ``repeats`` draws of the labelled images (a different draw each repeat, the
+same draw for the three ways).
+
+(b) Across data sets. A conv autoencoder (``_common.conv_image_model``, filters (16, 8):
+a 7 x 7 x 8 code) pre-trained on Fashion-MNIST gives its weights as the starting point of
+one trained on MNIST, and the other way round; each is compared with the same model from
+a random start, by the test reconstruction error (mean per-pixel BCE) after 1, 2 and 5
+epochs on the target data set. Without Fashion-MNIST, (b) is skipped and the table says so.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import nn_core as nn
+from nn_core import layers as L
+
+from . import _common as common
+
+NAME = "transfer_learning"
+TITLE = "Transfer learning: pre-trained encoders for few labels and for a new data set"
+METHODS = ("frozen", "fine-tuned", "scratch")
+CLASS_BATCH = 32
+FINE_TUNE_RATE = 1e-4
+QUICK = {
+    "pretrain_images": 2000,
+    "pretrain_epochs": 2,
+    "labels_per_class": (10, 100),
+    "steps": 60,
+    "repeats": 1,
+    "test": 1000,
+    "source_images": 1000,
+    "source_epochs": 2,
+    "target_images": 500,
+    "target_test": 300,
+    "checkpoints": (1, 2),
+}
+FULL = {
+    "pretrain_images": 60000,
+    "pretrain_epochs": 4,
+    "labels_per_class": (10, 100, 1000),
+    "steps": 500,
+    "repeats": 3,
+    "test": 10000,
+    "source_images": 20000,
+    "source_epochs": 3,
+    "target_images": 5000,
+    "target_test": 2000,
+    "checkpoints": (1, 2, 5),
+}
+DATASET_NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+
+
+# ---------------------------------------------------------------------------- (a) few labels
+def encoder_layers():
+    """The dense encoder 784 -> 256 -> 64 (relu), shared by the autoencoder and classifiers."""
+    return [L.Dense(256, activation="relu"), L.Dense(64, activation="relu")]
+
+
+def pretrained_autoencoder(images, epochs, seed, update=None):
+    """A dense autoencoder 784-256-64-256-784 trained (BCE, Adam) on ``images`` (N, 784)."""
+    from ..base import Autoencoder
+
+    decoder = [L.Dense(256, activation="relu"), L.Dense(784, activation="sigmoid")]
+    autoencoder = Autoencoder((784,), encoder_layers(), decoder, seed=seed)
+    return common.train(autoencoder, images, epochs=epochs, update=update, batch_size=128)
+
+
+def classifier(seed, encoder_weights=None) -> nn.Sequential:
+    """Sequential([encoder, Dense(10, softmax)]); the encoder copies ``encoder_weights``."""
+    encoder = nn.Sequential(encoder_layers(), name="encoder")
+    model = nn.Sequential([encoder, L.Dense(10, activation="softmax")], seed=seed)
+    model.build((784,))
+    if encoder_weights is not None:
+        encoder.set_weights(encoder_weights)
+    return model
+
+
+def labelled_subset(labels, per_class, rng) -> np.ndarray:
+    """Indices of ``per_class`` images of each digit, drawn at random (sorted)."""
+    chosen = [rng.permutation(np.flatnonzero(labels == digit))[:per_class] for digit in range(10)]
+    return np.sort(np.concatenate(chosen))
+
+
+def epochs_for(count, steps) -> int:
+    """Epochs of ``count`` images in batches of CLASS_BATCH that make about ``steps`` updates."""
+    return max(1, math.ceil(steps * CLASS_BATCH / count))
+
+
+def _fit(model, x, y, epochs, learning_rate):
+    model.compile(
+        optimizer=nn.optimizers.Adam(learning_rate=learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    model.fit(x, y, epochs=epochs, batch_size=CLASS_BATCH, verbose=0)
+
+
+def few_label_accuracies(x, labels, x_test, y_test, encoder_weights, epochs, seed):
+    """Test accuracy of the three ways on one labelled set; and the frozen encoder's
+    largest weight change during its training (0.0: it did not move)."""
+    accuracy = {}
+    model = classifier(seed, encoder_weights)
+    encoder = model.layers[0]
+    encoder.trainable = False
+    _fit(model, x, labels, epochs, 1e-3)
+    change = max(
+        float(np.max(np.abs(after - before)))
+        for after, before in zip(encoder.get_weights(), encoder_weights)
+    )
+    accuracy["frozen"] = model.evaluate(x_test, y_test, batch_size=1000, return_dict=True)
+    encoder.trainable = True
+    _fit(model, x, labels, epochs, FINE_TUNE_RATE)
+    accuracy["fine-tuned"] = model.evaluate(x_test, y_test, batch_size=1000, return_dict=True)
+    scratch = classifier(seed)
+    _fit(scratch, x, labels, 2 * epochs, 1e-3)
+    accuracy["scratch"] = scratch.evaluate(x_test, y_test, batch_size=1000, return_dict=True)
+    return {method: accuracy[method]["accuracy"] for method in METHODS}, change
+
+
+def semi_supervised(settings, seed, tracker):
+    """Part (a): {per_class: {method: [accuracy per repeat]}}, the frozen encoder's largest
+    change, and the autoencoder's test BCE."""
+    x_all, y_all = common.load_images("mnist", "train", settings["pretrain_images"])
+    x_test, y_test = common.load_images("mnist", "test", settings["test"])
+    x_all, x_test = x_all.reshape(len(x_all), -1), x_test.reshape(len(x_test), -1)
+    autoencoder = pretrained_autoencoder(
+        x_all,
+        settings["pretrain_epochs"],
+        seed,
+        tracker.stage("pre-training the autoencoder", settings["pretrain_epochs"]),
+    )
+    reconstruction = autoencoder.model.evaluate(x_test, x_test, batch_size=1000)
+    weights = autoencoder.encoder.get_weights()
+    results, largest_change = {}, 0.0
+    for per_class in settings["labels_per_class"]:
+        results[per_class] = {method: [] for method in METHODS}
+        for repeat in range(settings["repeats"]):
+            tracker.stage(f"{per_class} labels per class, draw {repeat + 1}", 1)
+            rng = np.random.default_rng(seed + 100 * repeat + per_class)
+            chosen = labelled_subset(y_all, per_class, rng)
+            epochs = epochs_for(len(chosen), settings["steps"])
+            accuracy, change = few_label_accuracies(
+                x_all[chosen], y_all[chosen], x_test, y_test, weights, epochs, seed + repeat
+            )
+            largest_change = max(largest_change, change)
+            for method in METHODS:
+                results[per_class][method].append(accuracy[method])
+    return results, largest_change, reconstruction
+
+
+# ---------------------------------------------------------------------------- (b) data sets
+def reconstruction_curve(source_weights, x_train, x_test, checkpoints, seed, update):
+    """Test BCE of a conv autoencoder trained on x_train, after each epoch in ``checkpoints``;
+    it starts from ``source_weights`` (or a random start for None)."""
+    autoencoder = common.conv_image_model(filters=(16, 8), seed=seed)
+    autoencoder.build()
+    if source_weights is not None:
+        autoencoder.model.set_weights(source_weights)
+    autoencoder.compile(optimizer="adam", loss="binary_crossentropy")
+    errors, done = {}, 0
+    for checkpoint in checkpoints:
+        autoencoder.model.fit(
+            x_train, x_train, epochs=checkpoint - done, batch_size=common.BATCH_SIZE, verbose=0
+        )
+        done = checkpoint
+        errors[checkpoint] = autoencoder.model.evaluate(x_test, x_test, batch_size=500)
+        update(done / checkpoints[-1])
+    return errors
+
+
+def across_datasets(settings, seed, tracker):
+    """Part (b): {(source, target): {"pre-trained" | "random": {epoch: test BCE}}}."""
+    images = {}
+    for dataset in ("mnist", "fashion-mnist"):
+        train, _ = common.load_images(dataset, "train", settings["source_images"])
+        test, _ = common.load_images(dataset, "test", settings["target_test"])
+        images[dataset] = (common.channels_last(train), common.channels_last(test))
+    curves = {}
+    for source, target in (("fashion-mnist", "mnist"), ("mnist", "fashion-mnist")):
+        update = tracker.stage(f"pre-training on {source}", settings["source_epochs"])
+        pretrained = common.conv_image_model(filters=(16, 8), seed=seed)
+        common.train(pretrained, images[source][0], epochs=settings["source_epochs"], update=update)
+        x_train = images[target][0][: settings["target_images"]]
+        curves[(source, target)] = {}
+        for label, weights in (("pre-trained", pretrained.model.get_weights()), ("random", None)):
+            curves[(source, target)][label] = reconstruction_curve(
+                weights,
+                x_train,
+                images[target][1],
+                settings["checkpoints"],
+                seed + 1,
+                tracker.stage(f"{label} start on {target}", settings["checkpoints"][-1] / 2),
+            )
+    return curves
+
+
+# ---------------------------------------------------------------------------- run
+def run(out_dir, *, quick=False, seed=0, progress=None) -> dict:
+    """Both parts; a table of accuracies and of reconstruction errors, and two figures."""
+    settings = QUICK if quick else FULL
+    out = common.output_dir(out_dir)
+    fashion = common.fashion_available()
+    sizes = settings["labels_per_class"]
+    work = settings["pretrain_epochs"] + len(sizes) * settings["repeats"]
+    if fashion:
+        work += 2 * (settings["source_epochs"] + settings["checkpoints"][-1])
+    tracker = common.Tracker(progress, work)
+    accuracies, frozen_change, reconstruction = semi_supervised(settings, seed, tracker)
+    curves = across_datasets(settings, seed, tracker) if fashion else {}
+
+    metrics = {"autoencoder_test_bce": reconstruction, "frozen_encoder_max_change": frozen_change}
+    rows = []
+    for per_class in sizes:
+        means = {m: float(np.mean(accuracies[per_class][m])) for m in METHODS}
+        spreads = {m: float(np.std(accuracies[per_class][m])) for m in METHODS}
+        for method in METHODS:
+            metrics[f"accuracy_{per_class}_{method.replace('-', '_')}"] = means[method]
+        best_pretrained = max(means["frozen"], means["fine-tuned"])
+        verdict = "yes" if best_pretrained > means["scratch"] else "no"
+        rows.append(
+            [f"{per_class} ({10 * per_class} images)"]
+            + [f"{means[m]:.3f} ± {spreads[m]:.3f}" for m in METHODS]
+            + [f"{best_pretrained - means['scratch']:+.3f} ({verdict})"]
+        )
+    table = "**(a) Few labels: MNIST test accuracy**\n\n" + common.markdown_table(
+        ["labels per class", *METHODS, "pre-training helps (best - scratch)"], rows
+    )
+    table += common.settings_line(
+        autoencoder=f"784-256-64-256-784 relu, sigmoid output, BCE, "
+        f"{settings['pretrain_images']} unlabelled images, {settings['pretrain_epochs']} epochs, "
+        f"test BCE {reconstruction:.4f}",
+        classifier="encoder + Dense(10, softmax), sparse categorical cross-entropy",
+        epochs=f"E = ceil({settings['steps']} x {CLASS_BATCH} / labelled images) "
+        f"(frozen: E at Adam 1e-3; fine-tuned: E more at Adam {FINE_TUNE_RATE:g}; "
+        "scratch: 2E at Adam 1e-3)",
+        batch=CLASS_BATCH,
+        test_images=settings["test"],
+        accuracy=f"mean ± std over {settings['repeats']} draws of the labelled images",
+        frozen_encoder_largest_weight_change=f"{frozen_change:g}",
+        seed=seed,
+    )
+    figures = [plot_accuracies(accuracies, out)]
+    if fashion:
+        rows = []
+        for (source, target), runs in curves.items():
+            for label, errors in runs.items():
+                start = f"from {DATASET_NAMES[source]}" if label == "pre-trained" else "random"
+                rows.append([DATASET_NAMES[target], start] + [f"{errors[e]:.4f}" for e in errors])
+                kind = "pretrained" if label == "pre-trained" else "random"
+                for epoch, error in errors.items():
+                    metrics[f"bce_{target.split('-')[0]}_{kind}_{epoch}"] = error
+        table += (
+            "\n\n**(b) Across data sets: test reconstruction BCE**\n\n"
+            + common.markdown_table(
+                [
+                    "target",
+                    "start",
+                    *[f"after {e} epoch{'s' * (e > 1)}" for e in settings["checkpoints"]],
+                ],
+                rows,
+            )
+        )
+        table += common.settings_line(
+            model="conv autoencoder, filters (16, 8), 7x7x8 code, BCE, Adam 1e-3",
+            pre_training=f"{settings['source_images']} source images, "
+            f"{settings['source_epochs']} epochs",
+            target=f"{settings['target_images']} training images, "
+            f"{settings['target_test']} test images",
+            batch=common.BATCH_SIZE,
+            seed=seed,
+        )
+        figures.append(plot_curves(curves, settings["checkpoints"], out))
+    else:
+        table += "\n\n**(b) Across data sets: skipped.** " + common.FASHION_MISSING_NOTE
+    return common.result(NAME, TITLE, metrics, table, figures, tracker.finish())
+
+
+def plot_accuracies(accuracies, out) -> str:
+    plt = common.pyplot()
+    figure, axis = plt.subplots(figsize=(4.6, 3.2))
+    sizes = sorted(accuracies)
+    for method, marker in zip(METHODS, "osd"):
+        means = [np.mean(accuracies[s][method]) for s in sizes]
+        spreads = [np.std(accuracies[s][method]) for s in sizes]
+        axis.errorbar(sizes, means, yerr=spreads, marker=marker, capsize=3, label=method)
+    axis.set_xscale("log")
+    axis.set_xticks(sizes, [str(s) for s in sizes])
+    axis.set_xlabel("labelled images per class")
+    axis.set_ylabel("MNIST test accuracy")
+    axis.set_title("Encoder pre-trained on 60000 unlabelled images", fontsize=9)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    return common.save_figure(figure, out, "transfer_learning_labels.png")
+
+
+def plot_curves(curves, checkpoints, out) -> str:
+    plt = common.pyplot()
+    figure, axes = plt.subplots(1, len(curves), figsize=(7.2, 3.0), squeeze=False)
+    for axis, ((source, target), runs) in zip(axes[0], curves.items()):
+        for label, errors in runs.items():
+            name = f"pre-trained on {DATASET_NAMES[source]}" if label == "pre-trained" else label
+            axis.plot(list(errors), list(errors.values()), marker="o", label=name)
+        axis.set_xticks(list(checkpoints))
+        axis.set_xlabel(f"epochs on {DATASET_NAMES[target]}")
+        axis.set_ylabel("test BCE per pixel")
+        axis.set_title(f"{DATASET_NAMES[target]} autoencoder", fontsize=9)
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8)
+    figure.tight_layout()
+    return common.save_figure(figure, out, "transfer_learning_datasets.png")
