@@ -313,3 +313,14 @@ def test_anomaly_detection_beats_chance(quick_results):
     assert m["held_out_digit_auc_autoencoder"] > 0.6
     if "fashion_auc_autoencoder" in m:
         assert m["fashion_auc_autoencoder"] > 0.75
+
+
+def test_transfer_learning_freezes_the_encoder_and_transfers(quick_results):
+    m = quick_results[1]["transfer_learning"]["metrics"]
+    assert m["frozen_encoder_max_change"] == 0.0  # trainable = False really froze it
+    for per_class in (10, 100):
+        for method in ("frozen", "fine_tuned", "scratch"):
+            assert m[f"accuracy_{per_class}_{method}"] > 0.15  # chance is 0.10
+    if "bce_mnist_pretrained_1" in m:  # Fashion-MNIST installed: part (b) ran
+        # Shapes of strokes learnt on clothing help on digits after one epoch (0.48 vs 0.67).
+        assert m["bce_mnist_pretrained_1"] < m["bce_mnist_random_1"]

@@ -37,7 +37,8 @@ def add_parser(subparsers, parents):
         help="run the applications and write a Markdown and HTML report",
         description="Run the applications of autoencoders (dimensionality reduction, "
         "denoising, watermark removal, colourisation, super-resolution, clustering, image "
-        "search, generation, anomaly detection) and write report.md and report.html with "
+        "search, generation, anomaly detection, transfer learning) and write report.md and "
+        "report.html with "
         "every figure and table.",
         epilog=EPILOG,
         formatter_class=HelpFormatter,
