@@ -72,6 +72,12 @@ class Loss:
         """
         return y
 
+    def _value(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def _gradient(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
     def get_config(self) -> dict:
         return {"class_name": type(self).__name__}
 
