@@ -301,7 +301,7 @@ def _check(kind, example):
             y_pred = rng.uniform(0.05, 0.95, size=shape)
         else:
             y_pred = _away_from_zero(rng, shape)
-        y_true = rng.uniform(0, 1, size=shape)
+        y_true: np.ndarray = rng.uniform(0, 1, size=shape)
         if isinstance(factory(), losses.MeanAbsoluteError):
             y_true = y_pred + np.sign(_away_from_zero(rng, shape)) * 0.3
         if target_kind == ["rows"]:

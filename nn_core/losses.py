@@ -213,6 +213,9 @@ class _SoftmaxCrossentropy(Loss):
         self.from_logits = bool(from_logits)
         self.epsilon = float(epsilon)
 
+    def _target_matrix(self, y_true: np.ndarray, like: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
     def _rows(self, y_true, y_pred):
         classes = y_pred.shape[-1]
         return self._target_matrix(y_true, y_pred), y_pred.reshape(-1, classes)
