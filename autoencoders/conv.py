@@ -100,11 +100,11 @@ def conv_layers(
             f"ConvAutoencoder: input_shape {shape} needs different decoder paddings for its "
             "height and width; use a square input or pad the images"
         )
-    encoder = []
+    encoder: list[L.Layer] = []
     for count in filters:
         encoder.append(L.Conv2D(count, kernel_size, activation=activation, padding="same"))
         encoder.append(L.MaxPooling2D(2, padding="same"))
-    decoder = []
+    decoder: list[L.Layer] = []
     for stage, count in enumerate(reversed(filters)):
         padding = "valid" if stage in valid else "same"
         decoder.append(L.Conv2D(count, kernel_size, activation=activation, padding=padding))

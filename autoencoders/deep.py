@@ -47,7 +47,7 @@ class DeepAutoencoder(Autoencoder):
         activations = [activation] * len(self.hidden_sizes)
         activations.append(activation if code_activation is None else code_activation)
         encoder = [nn.layers.Dense(n, activation=a) for n, a in zip(sizes[1:], activations)]
-        decoder = []
+        decoder: list[nn.layers.Layer] = []
         for k in reversed(range(len(encoder))):
             unit_activation = output_activation if k == 0 else activation
             if self.tied_weights:

@@ -8,6 +8,8 @@ autoencoders of that paper are compared with.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .base import check_positive_int
@@ -24,7 +26,12 @@ class PCA:
 
     def __init__(self, n_components):
         self.n_components = check_positive_int(n_components, "n_components", "PCA")
-        self.mean = self.components = self.singular_values = self.explained_variance = None
+        # Set by fit(); typed Any because they are None only until then, and the methods
+        # that read them check that first (_check).
+        self.mean: Any = None
+        self.components: Any = None
+        self.singular_values: Any = None
+        self.explained_variance: Any = None
 
     def fit(self, x):
         """Find the components of x (N, D); returns self."""

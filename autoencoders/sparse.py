@@ -38,6 +38,7 @@ class SparseAutoencoder(Autoencoder):
                 f"code) or sparsity_target=... (a KL penalty), got l1={l1!r} and "
                 f"sparsity_target={sparsity_target!r}"
             )
+        penalty: nn.regularizers.Regularizer
         if l1 is not None:
             penalty = nn.regularizers.L1(l1)
             activation = "relu" if activation is None else activation

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import sys
+from typing import Any
 
 import numpy as np
 
@@ -257,7 +258,7 @@ def run_checks(only=None, tolerance=DEFAULT_TOLERANCE):
     """Yield (kind, name, description, backend, max relative error or None if missing)."""
     backends = [name for name in kernels.AVAILABLE_BACKENDS if _backend_usable(name)]
     original = kernels.backend_name()
-    catalogue = [
+    catalogue: list[tuple[str, list[str], dict[str, Any]]] = [
         ("layer", discovered_layers(), LAYER_EXAMPLES),
         ("loss", discovered_losses(), LOSS_EXAMPLES),
         ("regularizer", discovered_regularizers(), REGULARIZER_EXAMPLES),
@@ -300,7 +301,7 @@ def _check(kind, example):
             y_pred = rng.uniform(0.05, 0.95, size=shape)
         else:
             y_pred = _away_from_zero(rng, shape)
-        y_true = rng.uniform(0, 1, size=shape)
+        y_true: np.ndarray = rng.uniform(0, 1, size=shape)
         if isinstance(factory(), losses.MeanAbsoluteError):
             y_true = y_pred + np.sign(_away_from_zero(rng, shape)) * 0.3
         if target_kind == ["rows"]:

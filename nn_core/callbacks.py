@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 import time
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +26,7 @@ class Callback:
     """Base class: every hook does nothing."""
 
     def __init__(self):
-        self.model = None
+        self.model: Any = None  # the model being trained, set by fit (set_model)
 
     def set_model(self, model):
         self.model = model

@@ -72,6 +72,12 @@ class Loss:
         """
         return y
 
+    def _value(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def _gradient(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
     def get_config(self) -> dict:
         return {"class_name": type(self).__name__}
 
@@ -206,6 +212,9 @@ class _SoftmaxCrossentropy(Loss):
             raise ValueError(f"{type(self).__name__}: epsilon must be in (0, 0.5), got {epsilon!r}")
         self.from_logits = bool(from_logits)
         self.epsilon = float(epsilon)
+
+    def _target_matrix(self, y_true: np.ndarray, like: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
 
     def _rows(self, y_true, y_pred):
         classes = y_pred.shape[-1]

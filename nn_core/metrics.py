@@ -40,6 +40,9 @@ class Metric:
     def __init__(self, name=None):
         self.name = self.default_name if name is None else str(name)
 
+    def _scores(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
     def totals(self, y_true, y_pred) -> tuple[float, int]:
         """(sum of the scores, number of scores) of one batch."""
         scores = self._scores(np.asarray(y_true), np.asarray(y_pred))

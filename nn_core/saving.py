@@ -28,6 +28,7 @@ import tempfile
 import tokenize
 import zipfile
 import zlib
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +45,10 @@ def write_archive(path, config: dict, arrays: dict[str, np.ndarray]) -> None:
         name: {"shape": list(array.shape), "dtype": array.dtype.name, "sha256": _digest(array)}
         for name, array in arrays.items()
     }
-    payload = {"config": np.frombuffer(json.dumps(config).encode("utf-8"), dtype=np.uint8)}
+    # Values typed Any: NumPy's stubs take **payload for savez's allow_pickle: bool too.
+    payload: dict[str, Any] = {
+        "config": np.frombuffer(json.dumps(config).encode("utf-8"), dtype=np.uint8)
+    }
     payload.update(arrays)
     write_atomically(path, lambda file: np.savez(file, **payload))
 

@@ -45,7 +45,13 @@ def format_flops(flops: int) -> str:
 def format_summary(model) -> str:
     """The summary table of a built model; FLOPs are per sample, forward pass."""
     graph = hasattr(model, "nodes")
-    header = ("Layer (type)", "Output shape", "Params", "FLOPs/sample", "Connected to")
+    header: tuple[str, ...] = (
+        "Layer (type)",
+        "Output shape",
+        "Params",
+        "FLOPs/sample",
+        "Connected to",
+    )
     columns = 5 if graph else 4
     rows = [
         (label, shape, f"{params:,}", format_flops(flops), connected)[:columns]

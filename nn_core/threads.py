@@ -36,6 +36,7 @@ import glob
 import importlib.util
 import os
 import sys
+from collections.abc import Callable
 
 import numpy as np
 
@@ -63,7 +64,8 @@ class _Blas:
     def __init__(self):
         self.path: str | None = None
         self.reason: str | None = None
-        self._set = self._get = None
+        self._set: Callable[[int], None] | None = None
+        self._get: Callable[[], int] | None = None
         candidates = _loaded_openblas_paths() or _bundled_openblas_paths()
         if not candidates:
             self.reason = "no OpenBLAS library is loaded by NumPy (another BLAS?)"
@@ -89,10 +91,10 @@ class _Blas:
         return self._set is not None
 
     def get(self) -> int | None:
-        return int(self._get()) if self.available else None
+        return int(self._get()) if self._get is not None else None
 
     def set(self, count: int) -> None:
-        if self.available:
+        if self._set is not None:
             self._set(int(count))
 
 

@@ -310,8 +310,15 @@ def format_trace(trace: StepTrace) -> str:
         for parameter in trace.parameters
     ]
     if parameter_rows:
-        header = ("parameter p", "shape", "||p||", "||dL/dp||", "||update||", "update/||p||")
-        lines += ["", *_table(header, parameter_rows)]
+        parameter_header = (
+            "parameter p",
+            "shape",
+            "||p||",
+            "||dL/dp||",
+            "||update||",
+            "update/||p||",
+        )
+        lines += ["", *_table(parameter_header, parameter_rows)]
     lines += [
         "",
         "a: the layer's output, x: its input; norms are Euclidean over the whole batch array.",

@@ -19,6 +19,7 @@ shapes), ``_forward_all(xs, training)``, ``_backward_all(grads, from_logits)`` a
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -44,15 +45,19 @@ class TrainableModel(Layer):
     """What ``Sequential`` and ``Model`` share. ``seed`` fixes initialisation, shuffling,
     dropout and noise."""
 
+    layers: list[Layer]  # set by each subclass (Sequential, Model)
+
     def __init__(self, seed=None, name=None):
         super().__init__(name=name)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
             raise ValueError(f"seed must be an integer or None, got {seed!r}")
         self.seed = None if seed is None else int(seed)
-        self.optimizer = None
+        self.optimizer: Any = None  # an Optimizer once compiled; only compiled models train
         self.loss = None
         self.loss_weights = None
-        self._output_losses: list = []  # one Loss (or None: no loss) per output
+        # One Loss (or None: no loss) per output; Any, as compile() resets it to None until
+        # the outputs are known (_resolve_losses).
+        self._output_losses: Any = []
         self._output_loss_weights: list[float] = []
         self.metrics = None  # compile's ``metrics`` argument, as given
         self._output_metrics: list = []  # per output, its list of Metric
@@ -131,14 +136,14 @@ class TrainableModel(Layer):
 
     def weight_arrays(self) -> list[np.ndarray]:
         """The live weight arrays, in ``get_weights`` order: per layer, params then buffers."""
-        arrays = []
+        arrays: list[np.ndarray] = []
         for layer in self.leaf_layers():
             arrays.extend(layer.params.values())
             arrays.extend(layer.buffers.values())
         return arrays
 
     def weight_names(self) -> list[str]:
-        names = []
+        names: list[str] = []
         for layer in self.leaf_layers():
             names.extend(f"{layer.name}/{key}" for key in layer.params)
             names.extend(f"{layer.name}/{key}" for key in layer.buffers)
@@ -155,7 +160,7 @@ class TrainableModel(Layer):
     @property
     def non_trainable_weights(self) -> list[np.ndarray]:
         """Frozen layers' parameters and every buffer (batch-norm moving statistics)."""
-        arrays = []
+        arrays: list[np.ndarray] = []
         for layer in self.leaf_layers():
             if not layer.trainable:
                 arrays.extend(layer.params.values())
@@ -181,7 +186,7 @@ class TrainableModel(Layer):
         """Leaf layers that are trainable, inside containers that are all trainable."""
         if not self.trainable:
             return []
-        trained = set()
+        trained: set[int] = set()
         for layer in self._direct_layers():
             if isinstance(layer, TrainableModel):
                 trained.update(id(child) for child in layer._trained_leaf_layers())
@@ -313,7 +318,7 @@ class TrainableModel(Layer):
             loss = self._forward_backward(xs, ys)
         finally:
             _restore_arrays(moving_statistics)  # a training forward moves them
-        gradients = []
+        gradients: list[np.ndarray] = []
         for layer in self.leaf_layers():
             # Copies: the next forward/backward overwrites the layers' grads in place.
             gradients.extend(grad.copy() for grad in layer.grads.values())
@@ -345,7 +350,8 @@ class TrainableModel(Layer):
                 )
         flags = self._logits_flags()
         activations = self._output_final_activations()
-        values, grads = [], []
+        values: list[float] = []
+        grads: list[np.ndarray | None] = []
         for loss, weight, flag, activation, y, prediction in zip(
             self._output_losses, self._output_loss_weights, flags, activations, ys, predictions
         ):
@@ -511,7 +517,8 @@ class TrainableModel(Layer):
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise ValueError("validation_data must be a pair (x_val, y_val)")
-            x_val, y_val = self._prepare_data(*validation_data, "x_val", "y_val")
+            x_val, y_val = validation_data
+            x_val, y_val = self._prepare_data(x_val, y_val, "x_val", "y_val")
         size = len(xs[0])
         steps = math.ceil(size / batch_size)
         # An autoencoder's fit(x, x): gather each batch once and use it as its own targets

@@ -15,6 +15,8 @@ It is an ``nn_core.Model`` graph, trained on the same images, noise, epochs and 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 import nn_core as nn
@@ -90,7 +92,8 @@ def run(out_dir, *, quick=False, seed=0, progress=None) -> dict:
             batch_size=settings["batch"],
             loss="binary_crossentropy",
         )
-    scores, examples = {}, []
+    scores: dict[tuple[str, float], dict[str, Any]] = {}
+    examples = []
     for index, (kind, level) in enumerate(CONDITIONS):
         tracker.stage(f"scoring {kind} {level}", 0.5)
         noisy = add_noise(x_test, kind, level, seed=seed + 1000 + index)
@@ -143,7 +146,8 @@ def run(out_dir, *, quick=False, seed=0, progress=None) -> dict:
 
 
 def plot(x_test, examples, out) -> str:
-    columns, titles = {"clean": []}, []
+    columns: dict[str, list[np.ndarray]] = {"clean": []}
+    titles: list[str] = []
     for kind, level, outputs in examples:
         for i in range(2):
             titles.append(f"{'gauss' if kind == 'gaussian' else 's&p'} {level}")

@@ -9,6 +9,8 @@ pixels, averaged over test images (Hinton and Salakhutdinov's 2006 measure).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 import nn_core as nn
@@ -25,8 +27,18 @@ TITLE = "Dimensionality reduction: reconstruction error vs code size"
 CODE_SIZES = (2, 8, 16, 32, 64)
 MODELS = ("PCA", "dense", "deep", "conv")
 # epochs per model: the conv model costs about 25 times the dense one per epoch here
-QUICK = {"batch": 32, "train": 800, "test": 300, "epochs": {"dense": 3, "deep": 3, "conv": 1}}
-FULL = {"batch": 128, "train": 10000, "test": 2000, "epochs": {"dense": 20, "deep": 20, "conv": 5}}
+QUICK: dict[str, Any] = {
+    "batch": 32,
+    "train": 800,
+    "test": 300,
+    "epochs": {"dense": 3, "deep": 3, "conv": 1},
+}
+FULL: dict[str, Any] = {
+    "batch": 128,
+    "train": 10000,
+    "test": 2000,
+    "epochs": {"dense": 20, "deep": 20, "conv": 5},
+}
 
 
 def conv_bottleneck_autoencoder(code_size, seed=0) -> Autoencoder:
@@ -61,7 +73,7 @@ def run(out_dir, *, quick=False, seed=0, progress=None) -> dict:
     flat_train, flat_test = x_train.reshape(len(x_train), -1), x_test.reshape(len(x_test), -1)
     weights = {"PCA": 0.2, "dense": 0.5, "deep": 1.0, "conv": 3.0}
     tracker = common.Tracker(progress, len(CODE_SIZES) * sum(weights.values()))
-    errors = {kind: [] for kind in MODELS}
+    errors: dict[str, list[float]] = {kind: [] for kind in MODELS}
     tracker.stage("PCA", weights["PCA"] * len(CODE_SIZES))
     pca = PCA(max(CODE_SIZES)).fit(flat_train)  # the first k components are PCA(k)'s
     centred = flat_test - pca.mean

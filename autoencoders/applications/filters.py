@@ -29,7 +29,9 @@ def median_filter(images, size=3) -> np.ndarray:
         raise ValueError(f"median_filter: size must be an odd positive integer, got {size!r}")
     array = np.asarray(images)
     x, _ = as_nhwc(array)
-    windows = np.lib.stride_tricks.sliding_window_view(_pad(x, size // 2), (size, size), (1, 2))
+    windows = np.lib.stride_tricks.sliding_window_view(
+        _pad(x, size // 2), (int(size), int(size)), (1, 2)
+    )
     filtered = np.median(windows.reshape(*x.shape, size * size), axis=-1)
     return restore_layout(filtered, array.ndim)
 

@@ -99,9 +99,10 @@ def kmeans(x, k, n_init=10, max_iter=300, tol=1e-4, seed=0) -> KMeansResult:
     if n_init < 1:
         raise ValueError(f"kmeans: n_init must be at least 1, got {n_init!r}")
     rng = np.random.default_rng(seed)
-    best = None
+    best: KMeansResult | None = None
     for _ in range(n_init):
         result = KMeansResult(*lloyd(x, kmeans_plus_plus(x, int(k), rng), max_iter, tol))
         if best is None or result.inertia < best.inertia:
             best = result
+    assert best is not None  # n_init >= 1 runs was checked above
     return best

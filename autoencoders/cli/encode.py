@@ -53,7 +53,7 @@ def run(args) -> int:
     codes = in_chunks(model.encode, x, "encode", args.quiet).astype(np.float32)
     np.save(output_folder_ready(args.out), codes)
     print(f"wrote {args.out}: codes of shape {codes.shape} for {data.source}")
-    if args.labels_out:
+    if args.labels_out and data.labels is not None:  # None was refused above
         np.save(output_folder_ready(args.labels_out), data.labels)
         print(f"wrote {args.labels_out}: labels of shape {data.labels.shape}")
     return 0

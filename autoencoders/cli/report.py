@@ -78,7 +78,7 @@ def run(args) -> int:
     os.makedirs(args.out, exist_ok=True)
     command = "autoencoders report " + shlex.join(_command_options(args))
     bar = ProgressBar(1.0, "report", args.quiet)
-    last_stage = [None]
+    last_stage: list[str | None] = [None]
 
     def progress(stage: str, fraction: float):
         bar.update(fraction, label=stage)
@@ -237,7 +237,8 @@ def _cell(tag: str, cell: str) -> str:
 
 def markdown_to_html(text: str) -> str:
     """HTML for the Markdown of an application's table: pipe tables and paragraphs."""
-    parts, block = [], []
+    parts: list[str] = []
+    block: list[str] = []
 
     def flush():
         if not block:

@@ -186,6 +186,7 @@ def hidden_sizes(args, name: str):
         raise CliError("--nodes needs --layers (how many layers of that width)", USAGE_ERROR)
     if args.nodes is not None:
         return (args.nodes,) * args.layers
+    assert default is not None  # every model with a `meaning` has default sizes
     sizes = list(default[: args.layers])
     while len(sizes) < args.layers:
         sizes.append(max(1, sizes[-1] // 2))

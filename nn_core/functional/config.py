@@ -18,7 +18,12 @@ these into ``ModelFileError``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .input_layer import InputLayer
+
+if TYPE_CHECKING:
+    from .tensor import SymbolicTensor
 
 
 def graph_config(model) -> dict:
@@ -65,7 +70,7 @@ def graph_from_config(model_class, config: dict):
             raise ValueError(f"layers[{position}]: a second layer is named {layer.name!r}")
         layers[layer.name] = layer
     link_tied_layers(list(layers.values()))
-    tensors = []  # per node: its output tensors
+    tensors: list[list[SymbolicTensor]] = []  # per node: its output tensors
     for position, entry in enumerate(_list(config, "nodes")):
         layer_name = entry["layer"]
         if layer_name not in layers:

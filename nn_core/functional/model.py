@@ -28,6 +28,8 @@ Training, evaluation, prediction, saving and callbacks come from the engine shar
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..layers.base import Layer, format_shape
@@ -91,7 +93,7 @@ class Model(TrainableModel):
         return leaves
 
     def _check_unique_names(self, model_name):
-        by_name = {}
+        by_name: dict[str, Layer] = {}
         for layer in [*self.layers, *self.leaf_layers()]:
             other = by_name.setdefault(layer.name, layer)
             if other is not layer:
@@ -103,7 +105,7 @@ class Model(TrainableModel):
 
     def _check_shared_layers(self, model_name):
         """A layer used at several nodes may not carry a penalty (see the module docstring)."""
-        uses = {}
+        uses: dict[int, int] = {}
         for node in self.nodes:
             for leaf in _leaves_of(node.layer):
                 uses[id(leaf)] = uses.get(id(leaf), 0) + 1
@@ -238,7 +240,7 @@ class Model(TrainableModel):
         Only for an output read by no other node, listed once, whose layer is used once:
         then dL/d(logits) is all the gradient that layer receives.
         """
-        readers = {}
+        readers: dict[int, int] = {}
         for node in self.nodes:
             for tensor in node.inputs:
                 readers[id(tensor)] = readers.get(id(tensor), 0) + 1
@@ -260,7 +262,8 @@ class Model(TrainableModel):
         plan = self._backward_plan(
             tuple(g is not None for g in grads), tuple(from_logits), inputs_needed
         )
-        tensor_grads, logits_grads = {}, {}
+        tensor_grads: dict[int, np.ndarray] = {}
+        logits_grads: dict[int, np.ndarray] = {}
         for tensor, grad, flag in zip(self._output_tensors, grads, from_logits):
             if grad is None:
                 continue
@@ -268,9 +271,9 @@ class Model(TrainableModel):
                 logits_grads[id(tensor.node)] = grad
             else:
                 _add_gradient(tensor_grads, tensor, grad)
-        shared_sums = {}
-        ran = set()
-        self._rng_after = {}
+        shared_sums: dict[int, Any] = {}
+        ran: set[int] = set()
+        self._rng_after: dict[int, tuple[Layer, dict]] = {}
         for node, skip_input in plan:
             if id(node) in logits_grads:
                 grad, method = logits_grads[id(node)], node.layer.backward_from_logits
@@ -395,7 +398,7 @@ class _BackwardPlan(list):
 
     def __init__(self, model, has_grad, inputs_needed):
         super().__init__()
-        wanted = set()
+        wanted: set[int] = set()
         if inputs_needed:
             wanted.update(id(tensor) for tensor in model._input_tensors)
         for node in model.nodes:

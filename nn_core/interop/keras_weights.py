@@ -175,7 +175,8 @@ def _config_layers(config):
 def _walk(layers_group, layers_config, path, h5py) -> dict[str, list]:
     keys = _hard_children(layers_group, path, h5py)
     if layers_config is not None:
-        ordered, counters = [], {}
+        ordered: list = []
+        counters: dict[str, int] = {}
         for entry in layers_config:
             prefix = _snake_case(str(entry.get("class_name", "")))
             number = counters.get(prefix, -1) + 1
@@ -190,7 +191,8 @@ def _walk(layers_group, layers_config, path, h5py) -> dict[str, list]:
             )
     else:
         ordered = [(key, None) for key in sorted(keys, key=_split_key)]
-    result, sources = {}, {}
+    result: dict[str, list] = {}
+    sources: dict[str, set[str]] = {}
     for key, child_config in ordered:
         group = layers_group[key]
         prefix = _split_key(key)[0]

@@ -298,7 +298,7 @@ def _dropout(layer, flat_from):
     return Translation([Part(lambda nn: nn.Dropout(layer.rate))], flat_from=flat_from)
 
 
-TRANSLATORS = {
+TRANSLATORS: dict[type, Callable[..., Translation]] = {
     L.Dense: _dense,
     L.Conv2D: _conv2d,
     L.Conv2DTranspose: _conv2d_transpose,

@@ -21,6 +21,7 @@ The equivalence (what ``torch_state_dict`` names and lays out, and ``torch_modul
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 
@@ -70,7 +71,8 @@ def _walk_sequential(model, prefix, flat_from, entries):
 
 def _walk_graph(model, prefix, entries):
     """Translate a graph's layers, keyed by name; flat layouts follow the tensors."""
-    layouts, done = {}, {}
+    layouts: dict[int, tuple | None] = {}
+    done: dict[int, Any] = {}
     for node in model.nodes:
         layer = node.layer
         found = {layouts.get(id(tensor)) for tensor in node.inputs}
@@ -125,7 +127,7 @@ def _layout_only(layer, flat_from):
 
 def _entries(model) -> tuple[list[_Entry], list]:
     model._require_built("torch_state_dict")
-    entries = []
+    entries: list[_Entry] = []
     if isinstance(model, Sequential):
         tree, _ = _walk_sequential(model, "", None, entries)
     else:

@@ -20,10 +20,14 @@ from __future__ import annotations
 import collections
 import itertools
 import re
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..validation import check_finite, check_numeric_dtype
+
+if TYPE_CHECKING:
+    from ..functional.tensor import Node
 
 _FLOAT_DTYPES = (np.dtype("float32"), np.dtype("float64"))
 # One counter per layer class, so default names read dense_0, dense_1, conv2d_0, ...
@@ -57,9 +61,12 @@ class Layer:
             raise ValueError(f"layer name must be a non-empty string, got {name!r}")
         self.name = name
         self.built = False
-        self.input_shape: tuple[int, ...] | None = None
-        self.output_shape: tuple[int, ...] | None = None
-        self.dtype: np.dtype | None = None
+        # Set by build(): one sample's shape, without the batch axis (a list of such
+        # shapes for the merge layers). Typed Any: it is None only before build, and
+        # layers read it only after, so an Optional would need a check at every use.
+        self.input_shape: Any = None
+        self.output_shape: Any = None
+        self.dtype: Any = None  # np.dtype (float32 or float64) once built
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         # Non-trainable state saved with the weights (batch-norm moving statistics).
@@ -67,7 +74,7 @@ class Layer:
         self.rng = np.random.default_rng()
         self.trainable = True
         # The calls of this layer on symbolic tensors (nn_core.functional.Node), in order.
-        self._inbound_nodes = []
+        self._inbound_nodes: list[Node] = []
 
     #: True for layers whose ``forward`` takes a list of arrays (the merge layers).
     takes_multiple_inputs = False

@@ -143,7 +143,7 @@ class DenseTransposed(WeightedLayer):
         grad_input = kernels.dense_backward(
             self.inputs, kernel.T, grad_logits, grad_kernel_transposed, grad_bias
         )
-        self.tied_to.add_shared_kernel_gradient(self, grad_kernel_transposed.T)
+        self._tied_layer(built=False).add_shared_kernel_gradient(self, grad_kernel_transposed.T)
         return grad_input
 
     def flops(self) -> int:

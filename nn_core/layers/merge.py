@@ -25,7 +25,7 @@ class Merge(Layer):
 
     takes_multiple_inputs = True
     #: exactly this many inputs (None: two or more)
-    input_count = None
+    input_count: int | None = None
 
     def build(self, input_shape, dtype="float32"):
         """``input_shape``: a list of per-sample shapes, one per input."""

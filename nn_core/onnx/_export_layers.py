@@ -17,6 +17,8 @@ something else, so it raises ``ExportError`` instead of being exported as its pa
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from .. import layers as L
@@ -166,7 +168,7 @@ def _conv2d_transpose(graph, layer, inputs):
 def _pooling(graph, layer, inputs):
     """MaxPool (pads never win) or AveragePool with count_include_pad=0: the mean of the
     real cells of each window, as nn_core (and TensorFlow) compute it."""
-    attributes = {
+    attributes: dict[str, list[int] | int] = {
         "kernel_shape": list(layer.pool_size),
         "strides": list(layer.strides),
         "pads": _onnx_pads(layer.padding_amounts),
@@ -271,7 +273,7 @@ def _gaussian_sampling(graph, layer, inputs):
     return graph.node("Slice", [inputs[0], starts, ends, axes], layer.name)
 
 
-LAYER_EMITTERS = {
+LAYER_EMITTERS: dict[type, Callable] = {
     L.Dense: _dense,
     L.ContractiveDense: _dense,  # its penalty is training-only; inference is Dense's
     L.DenseTransposed: _dense_transposed,

@@ -167,18 +167,18 @@ def reshape(context, node, inputs, attributes):
         raise context.error(
             node, f"target shape {raw} copies (0) an axis (N, {value.onnx_shape}) lacks"
         )
-    target = [d if d != 0 or allow_zero else value.onnx_shape[i] for i, d in enumerate(raw[1:])]
+    dims = [d if d != 0 or allow_zero else value.onnx_shape[i] for i, d in enumerate(raw[1:])]
     size = math.prod(value.shape)
-    if target.count(-1) > 1 or any(d < -1 or d == 0 for d in target):
+    if dims.count(-1) > 1 or any(d < -1 or d == 0 for d in dims):
         raise context.error(node, f"target shape {raw} is not supported")
-    if -1 in target:
-        known = math.prod(d for d in target if d != -1)
+    if -1 in dims:
+        known = math.prod(d for d in dims if d != -1)
         if -1 in raw[1:] and raw[0] == -1 or size % known:
             raise context.error(node, f"target shape {raw} does not fit (N, {value.onnx_shape})")
-        target[target.index(-1)] = size // known
-    if math.prod(target) != size:
-        raise context.error(node, f"cannot reshape (N, {value.onnx_shape}) to (N, {target})")
-    target = tuple(target)
+        dims[dims.index(-1)] = size // known
+    if math.prod(dims) != size:
+        raise context.error(node, f"cannot reshape (N, {value.onnx_shape}) to (N, {dims})")
+    target = tuple(dims)
     if target == value.onnx_shape:
         return [value]
     if value.layout == "nchw" and len(target) == 1:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +23,8 @@ MAX_FILE_BYTES = 2**31
 #: Refused before converting: no initializer of a model nn_core trains is this large.
 MAX_TENSOR_VALUES = 2**31
 
-_ONNX_DTYPES = {  # TensorProto.DataType -> (NumPy dtype, the typed field holding values)
+# TensorProto.DataType -> (NumPy dtype, the typed field holding values)
+_ONNX_DTYPES: dict[int, tuple[np.dtype, str]] = {
     1: (np.dtype("float32"), "float_data"),
     11: (np.dtype("float64"), "double_data"),
     7: (np.dtype("int64"), "int64_data"),
@@ -154,7 +156,7 @@ _ATTRIBUTE_KINDS = {
 
 def attributes_of(node) -> dict:
     """A node's attributes as Python values; TENSOR attributes are checked arrays."""
-    result = {}
+    result: dict[str, Any] = {}
     for attribute in node.attribute:
         kind = attribute.type
         if kind not in _ATTRIBUTE_KINDS.get(attribute.name, (kind,)):

@@ -24,7 +24,7 @@ def remove_cancelling_transposes(nodes, keep=()) -> list:
     """
     keep = set(keep)
     made_by = {output: node for node in nodes for output in node.output}
-    replaced = {}  # value name -> the value that now stands for it
+    replaced: dict[str, str] = {}  # value name -> the value that now stands for it
     removed = set()
     for node in nodes:
         for position, name in enumerate(node.input):

@@ -143,7 +143,7 @@ def _emit(graph, layer, inputs) -> list[str]:
 def _name_outputs(nodes, values, output_names, input_names) -> list:
     """Rename each output value to its output name, or copy it there with an Identity
     (a model input returned as it is, or one value returned twice)."""
-    renamed = {}
+    renamed: dict[str, str] = {}
     identities = []
     for value, name in zip(values, output_names):
         if value == name:  # a model input returned as it is, under its own name

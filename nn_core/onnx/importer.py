@@ -21,6 +21,8 @@ inverse ``Transpose(perm=[0, 2, 3, 1])`` are layout changes, not layers.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from ._fold import FOLDERS, shape_of
@@ -67,10 +69,11 @@ class _Value:
     @property
     def onnx_shape(self) -> tuple[int, ...]:
         """The ONNX per-sample shape: (C, H, W) for an "nchw" value held as (H, W, C)."""
+        shape = cast("tuple[int, ...]", self.shape)  # None only for constants, never asked
         if self.layout == "nchw":
-            height, width, channels = self.shape
+            height, width, channels = shape
             return (channels, height, width)
-        return self.shape
+        return shape
 
 
 class Context:
@@ -236,7 +239,7 @@ def _model_input(context, value) -> _Value:
 def _convert_node(context, node, converters, arity):
     if node.domain not in ("", "ai.onnx"):
         raise context.error(node, f"domain {node.domain!r} is not supported, only standard ops")
-    inputs = []
+    inputs: list[_Value | None] = []
     for name in node.input:
         if not name:
             inputs.append(None)  # an omitted optional input

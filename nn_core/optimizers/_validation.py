@@ -36,7 +36,7 @@ def check_number(
 
 def check_positive_int(owner: str, name: str, value) -> int:
     """``int(value)`` if it is an integer >= 1, else ValueError."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1:
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 1:
         return int(value)
     raise ValueError(f"{owner}: {name} must be an integer >= 1, got {value!r}")
 

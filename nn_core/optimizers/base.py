@@ -95,7 +95,7 @@ class Optimizer:
                 f"{type(self).__name__}: the learning_rate schedule returned "
                 f"{lr!r} at step {self._iterations}, expected a float"
             )
-        if not (math.isfinite(lr) and lr >= 0):
+        if not (math.isfinite(lr) and float(lr) >= 0):
             raise ValueError(
                 f"{type(self).__name__}: the learning_rate schedule returned "
                 f"{lr!r} at step {self._iterations}, expected a finite float >= 0"
@@ -114,7 +114,7 @@ class Optimizer:
         lr = self.current_learning_rate()
         if self._state is None:
             self._state = [self._create_state(param) for param in params]
-        self._check_state_matches(params)
+        self._check_state_matches(params, self._state)
         for index, (param, grad, state) in enumerate(zip(params, grads, self._state, strict=True)):
             self._update(index, param, grad, state, lr)
         self._iterations += 1
@@ -166,15 +166,17 @@ class Optimizer:
                 return [grad * grad.dtype.type(clip_coef) for grad in grads]
         return grads
 
-    def _check_state_matches(self, params: list[np.ndarray]) -> None:
-        """Raise ValueError unless the state fits ``params``; cast restored state to their dtype."""
+    def _check_state_matches(
+        self, params: list[np.ndarray], states: list[dict[str, np.ndarray]]
+    ) -> None:
+        """Raise ValueError unless ``states`` fit ``params``; cast restored state to their dtype."""
         owner = type(self).__name__
-        if len(self._state) != len(params):
+        if len(states) != len(params):
             raise ValueError(
                 f"{owner}.step: got {len(params)} params, but the optimizer state "
-                f"is for {len(self._state)}; pass the same params on every step"
+                f"is for {len(states)}; pass the same params on every step"
             )
-        for index, (param, state) in enumerate(zip(params, self._state, strict=True)):
+        for index, (param, state) in enumerate(zip(params, states, strict=True)):
             for name, value in state.items():
                 if value.shape != param.shape:
                     raise ValueError(

@@ -26,7 +26,7 @@ class LearningRateSchedule:
         raise NotImplementedError
 
     def _checked_step(self, step) -> int:
-        if isinstance(step, numbers.Integral) and not isinstance(step, bool) and step >= 0:
+        if isinstance(step, numbers.Integral) and not isinstance(step, bool) and int(step) >= 0:
             return int(step)
         raise ValueError(f"{type(self).__name__}: step must be an integer >= 0, got {step!r}")
 

@@ -22,9 +22,9 @@ def _prepare(*arrays):
     """The arrays as C-contiguous 1-D views of one common dtype, and an empty output of
     the first one's shape: (flat_0, ..., flat_k, out_flat, out)."""
     dtype = np.result_type(*arrays)
-    arrays = [contiguous(array, dtype) for array in arrays]
-    out = np.empty_like(arrays[0])
-    return (*[array.reshape(-1) for array in arrays], out.reshape(-1), out)
+    contiguous_arrays = [contiguous(array, dtype) for array in arrays]
+    out = np.empty_like(contiguous_arrays[0])
+    return (*[array.reshape(-1) for array in contiguous_arrays], out.reshape(-1), out)
 
 
 # ------------------------------------------------------------------------ kernels
