@@ -9,7 +9,11 @@ import numpy as np
 import pytest
 
 import nn_core as nn
-from autoencoders import DenoisingAutoencoder, DenseAutoencoder
+from autoencoders import Autoencoder, DenoisingAutoencoder, DenseAutoencoder
+from autoencoders.cli import main, png_folder
+from autoencoders.cli.common import CliError
+from autoencoders.cli.png_folder import PNGFolder
+from autoencoders.imageio import write_png
 from nn_core import kernels
 
 L = nn.layers
@@ -280,3 +284,41 @@ def test_divergence_and_resume_work_from_a_memory_map(tmp_path):
     resumed = run(stop_after=-1)
     assert os.path.exists(tmp_path / "backup") is False
     assert weights_equal(resumed, run(stop_after=-1))
+
+
+# ---------------------------------------------------------------------------- CLI folders
+@pytest.mark.parametrize("model", ["dense", "conv"])
+def test_cli_streams_a_png_folder_and_trains_as_from_the_same_images_in_memory(
+    tmp_path, monkeypatch, model
+):
+    pixels = np.random.default_rng(0).integers(0, 256, (37, 8, 8), dtype=np.uint8)
+    for i, image in enumerate(pixels):
+        write_png(tmp_path / "images" / f"{i:03d}.png", image)
+    np.save(tmp_path / "images.npy", pixels)
+    decoded = []
+    real_read = png_folder._read_png
+    monkeypatch.setattr(png_folder, "_read_png", lambda p: decoded.append(p) or real_read(p))
+    common = ["--model", model, "--epochs", "2", "--batch-size", "8", "--quiet"]
+    if model == "conv":
+        common += ["--hidden-sizes", "2", "2"]
+    for name in ("images", "images.npy"):
+        arguments = ["train", "--dataset", tmp_path / name, "--out", tmp_path / f"{name}.npz"]
+        assert main([str(a) for a in arguments + common]) == 0
+    streamed = Autoencoder.load(tmp_path / "images.npz")
+    in_memory = Autoencoder.load(tmp_path / "images.npy.npz")
+    assert weights_equal(streamed.model, in_memory.model)
+    # The 33 training images decoded once an epoch, the 4 validation images at each
+    # epoch's end, for the final loss and for the final MSE and PSNR: batch by batch.
+    assert len(decoded) == 2 * 33 + 2 * 4 + 4 + 4
+
+
+def test_png_folder_batches_decode_one_batch_and_check_sizes(tmp_path):
+    write_png(tmp_path / "a.png", np.zeros((4, 5), np.uint8))
+    write_png(tmp_path / "b.png", np.full((4, 5, 3), 255, np.uint8))
+    folder = PNGFolder.scan(str(tmp_path))
+    assert folder.image_shape == (4, 5, 3)  # RGB as soon as one image is
+    x, targets = folder.batches(0, 2, 1, (60,), shuffle=False)[1]
+    assert x is targets and x.shape == (1, 60) and x.dtype == np.float32 and x.min() == 1.0
+    write_png(tmp_path / "c.png", np.zeros((5, 5), np.uint8))
+    with pytest.raises(CliError, match="same size: a.png is 5x4, c.png is 5x5"):
+        PNGFolder.scan(str(tmp_path))
