@@ -26,27 +26,15 @@ from . import losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
 from .callbacks import Callback, History, ProgressBar
-from .data.dataset import take
-from .data.sources import (
-    ArrayBatches,
-    DatasetBatches,
-    cast_batch,
-    checked_memory_map,
-    is_data_source,
-    is_memory_mapped,
-    predict_inputs,
-    prepared_array,
-)
+from .data.prepare import element_names, predict_arrays, prepare_data
+from .data.sources import ArrayBatches, DatasetBatches, is_data_source, predict_inputs
 from .errors import TrainingDivergedError
 from .layers.activations import Sigmoid, Softmax
-from .layers.base import Layer, format_shape
+from .layers.base import Layer
 from .random import new_generator
 from .summary import format_summary
 from .validation import (
     check_batch_size,
-    check_finite,
-    check_same_length,
-    checked_batch,
 )
 
 
@@ -439,55 +427,8 @@ class TrainableModel(Layer):
         return self._output_specs() if self.built or self._structure_known() else [(None, None)]
 
     def _prepare_data(self, x, y, x_name, y_name):
-        """Inputs and targets as lists of checked float arrays of the model's dtype.
-
-        A memory-mapped array is checked for dtype and shape only and kept as it is:
-        its batches are converted and checked for NaN/Inf as they are read.
-        """
-        dtype = self.dtype if self.built else np.float32
-        xs = self._as_input_list(x, x_name)
-        ys = self._as_output_list(y, y_name)
-        x_names = _element_names(x_name, self._input_specs_or_none())
-        y_names = _element_names(y_name, self._output_specs_or_none())
-        # fit(x, x): convert once, so that the targets stay the very same arrays.
-        converted = {}
-        prepared_x = []
-        for array, name in zip(xs, x_names):
-            prepared_x.append(prepared_array(array, name, dtype))
-            converted[id(array)] = prepared_x[-1]
-        for array, name in zip(prepared_x[1:], x_names[1:]):
-            check_same_length(prepared_x[0], array, x_names[0], name)
-        if not self.built:  # in float32, as the arrays converted above, memory maps too
-            self._build_from_data([array[:1].astype(dtype, copy=False) for array in prepared_x])
-        for (_, shape), array, name in zip(self._input_specs(), prepared_x, x_names):
-            if array.shape[1:] != shape:
-                raise ValueError(
-                    f"model {self.name!r} expects {name} of shape {format_shape(shape)}, "
-                    f"got {array.shape}"
-                )
-        if self.loss is not None and self._output_losses is None:
-            self._resolve_losses()
-        output_losses = self._output_losses or [None] * len(ys)
-        prepared_y = []
-        for (_, shape), array, name, loss in zip(self._output_specs(), ys, y_names, output_losses):
-            if id(array) in converted:
-                prepared_y.append(converted[id(array)])
-                continue
-            if loss is not None:  # class labels: checked, then (N, 1)
-                array = loss.check_targets(array, shape, name)
-            prepared_y.append(prepared_array(array, name, dtype))
-            check_same_length(prepared_x[0], prepared_y[-1], x_names[0], name)
-        for (_, shape), array, name, loss in zip(
-            self._output_specs(), prepared_y, y_names, output_losses
-        ):
-            if loss is not None:
-                shape = loss.target_shape(shape)
-            if array.shape[1:] != shape:
-                raise ValueError(
-                    f"model {self.name!r} outputs {format_shape(shape)}, but {name} "
-                    f"has shape {array.shape}"
-                )
-        return prepared_x, prepared_y
+        """Inputs and targets as lists of checked arrays (see ``data.prepare.prepare_data``)."""
+        return prepare_data(self, x, y, x_name, y_name)
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -609,8 +550,8 @@ class TrainableModel(Layer):
                 )
             return DatasetBatches(self, x, x_name)
         xs, ys = self._prepare_data(x, y, x_name, y_name)
-        x_names = _element_names(x_name, self._input_specs())
-        y_names = _element_names(y_name, self._output_specs())
+        x_names = element_names(x_name, self._input_specs())
+        y_names = element_names(y_name, self._output_specs())
         return ArrayBatches(xs, ys, batch_size, shuffle, self.rng, self.dtype, x_names, y_names)
 
     # ------------------------------------------------------------------ evaluate, predict
@@ -679,46 +620,8 @@ class TrainableModel(Layer):
         return self._pack_outputs([np.concatenate(outputs) for outputs in zip(*parts)])
 
     def _predict_arrays(self, x, batch_size, argument) -> list[np.ndarray]:
-        """One array per output for arrays x (an array, list or dict)."""
-        xs = self._as_input_list(x, argument)
-        names = _element_names(argument, self._input_specs_or_none())
-        xs = [
-            checked_memory_map(array, name)
-            if is_memory_mapped(array)
-            else checked_batch(array, name)
-            for array, name in zip(xs, names)
-        ]
-        for array, name in zip(xs[1:], names[1:]):
-            check_same_length(xs[0], array, names[0], name)
-        if not self.built:
-            dtype = xs[0].dtype if xs[0].dtype in (np.float32, np.float64) else "float32"
-            self._build_from_data([array[:1].astype(dtype) for array in xs])
-        for (_, shape), array, name in zip(self._input_specs(), xs, names):
-            if array.shape[1:] != shape:
-                raise ValueError(
-                    f"model {self.name!r} expects {name} of shape {format_shape(shape)}, "
-                    f"got {array.shape}"
-                )
-        size = len(xs[0])
-        outputs = [np.empty((size, *shape), dtype=self.dtype) for _, shape in self._output_specs()]
-        for batch_index, start in enumerate(range(0, size, batch_size)):
-            batches = []
-            for array, name in zip(xs, names):
-                samples = slice(start, start + batch_size)
-                if is_memory_mapped(array):
-                    batches.append(
-                        cast_batch(take(array, samples), self.dtype, name, samples, batch_index)
-                    )
-                    continue
-                narrowing = array.dtype.kind == "f" and array.dtype.itemsize > self.dtype.itemsize
-                with np.errstate(over="ignore"):  # an overflow becomes Inf, reported below
-                    batch = np.ascontiguousarray(array[samples], self.dtype)
-                if narrowing:  # 1e300 in float64 is Inf in float32
-                    check_finite(batch, f"{name} (cast to {self.dtype})", first_index=start)
-                batches.append(batch)
-            for output, result in zip(outputs, self._forward_all(batches, training=False)):
-                output[start : start + batch_size] = result
-        return outputs
+        """One array per output for arrays x (see ``data.prepare.predict_arrays``)."""
+        return predict_arrays(self, x, batch_size, argument)
 
     # ------------------------------------------------------------------ description
     def summary(self, print_fn=print) -> str:
@@ -844,12 +747,6 @@ def _as_list(data, names, argument, kind):
             f"of arrays, got {type(data).__name__}"
         )
     return [data]
-
-
-def _element_names(argument, specs):
-    if len(specs) == 1:
-        return [argument]
-    return [f"{argument}[{name!r}]" for name, _ in specs]
 
 
 def _restore_arrays(snapshot):

@@ -4,9 +4,11 @@ with weights bit-identical to training from the same array in memory, same seed.
 
 import os
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
+from test_docs import run_markdown
 
 import nn_core as nn
 from autoencoders import Autoencoder, DenoisingAutoencoder, DenseAutoencoder
@@ -322,3 +324,8 @@ def test_png_folder_batches_decode_one_batch_and_check_sizes(tmp_path):
     write_png(tmp_path / "c.png", np.zeros((5, 5), np.uint8))
     with pytest.raises(CliError, match="same size: a.png is 5x4, c.png is 5x5"):
         PNGFolder.scan(str(tmp_path))
+
+
+def test_the_large_data_page_runs():
+    namespace = run_markdown(Path(__file__).resolve().parents[1] / "docs" / "large_data.md")
+    assert namespace["codes"].shape == (1000, 32) and np.isfinite(namespace["loss"])
