@@ -1,7 +1,7 @@
 """Peak and per-epoch memory of the classic autoencoder on the 60000 MNIST images (issue 6).
 
-    python -m benchmarks.memory                 # 3 epochs, batch 256, default backend
-    python -m benchmarks.memory --epochs 5 --tracemalloc
+    python -m benchmarks.memory --classic       # 3 epochs, batch 256, default backend
+    python -m benchmarks.memory_classic --epochs 5 --tracemalloc
 
 Trains the Keras blog's 784-32-784 autoencoder (Dense relu, Dense sigmoid, Adadelta 1.0,
 binary cross-entropy, shuffled, test set as validation) and prints the resident memory
