@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 import nn_core as nn
+from nn_core.data import is_data_source
 from nn_core.model_files import apply_frozen_paths, frozen_paths
 from nn_core.saving import read_archive, write_archive
 from nn_core.validation import as_float_batch
@@ -92,13 +93,21 @@ class Autoencoder:
     ):
         """Train on x (N, *input_shape) toward targets y (default: x itself); returns a History.
 
-        ``validation_data``: x_val (targets x_val) or a pair (x_val, y_val). Other
-        arguments as in ``Sequential.fit`` (``batch_size`` defaults to 256, the Keras
-        blog's). Corruption layers (denoising) corrupt each training batch afresh.
+        x may be in memory, a ``np.memmap`` (read batch by batch) or a data source
+        (``nn.data.Dataset`` of (x, y) batches, e.g. ``nn.data.ArrayDataset(x)``, whose
+        targets are its inputs; y must then be None). ``validation_data``: x_val
+        (targets x_val), a pair (x_val, y_val) or a data source. Other arguments as in
+        ``Sequential.fit`` (``batch_size`` defaults to 256, the Keras blog's; a data
+        source has its own). Corruption layers (denoising) corrupt each training batch
+        afresh.
         """
-        if y is None:
+        if y is None and not is_data_source(x):
             y = x
-        if validation_data is not None and not isinstance(validation_data, (tuple, list)):
+        if (
+            validation_data is not None
+            and not isinstance(validation_data, (tuple, list))
+            and not is_data_source(validation_data)
+        ):
             validation_data = (validation_data, validation_data)
         return self.model.fit(
             x,
@@ -159,8 +168,12 @@ class Autoencoder:
         return self
 
     def evaluate(self, x, y=None, batch_size=DEFAULT_BATCH_SIZE) -> float:
-        """Mean loss over (x, y = x by default) in inference mode, penalties included."""
-        return self.model.evaluate(x, x if y is None else y, batch_size=batch_size)
+        """Mean loss over (x, y = x by default) in inference mode, penalties included.
+
+        x: an array, a ``np.memmap`` or a data source of (x, y) batches (y None)."""
+        if y is None and not is_data_source(x):
+            y = x
+        return self.model.evaluate(x, y, batch_size=batch_size)
 
     def loss_and_gradients(self, x, y=None):
         """(total loss of the batch, penalties included; gradients in ``get_weights()`` order)."""

@@ -9,6 +9,7 @@ history = model.fit(x, x, epochs=50, batch_size=256, validation_data=(x_val, x_v
 
 from . import (
     callbacks,
+    data,
     datasets,
     gradcheck,
     initializers,
@@ -34,6 +35,7 @@ __all__ = [
     "TrainingDivergedError",
     "callbacks",
     "clone_model",
+    "data",
     "datasets",
     "gradcheck",
     "initializers",

@@ -27,17 +27,15 @@ from . import losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
 from .callbacks import Callback, History, ProgressBar
+from .data.prepare import element_names, predict_arrays, prepare_data
+from .data.sources import ArrayBatches, DatasetBatches, is_data_source, predict_inputs
 from .errors import TrainingDivergedError
 from .layers.activations import Sigmoid, Softmax
-from .layers.base import Layer, format_shape
+from .layers.base import Layer
 from .random import new_generator
 from .summary import format_summary
 from .validation import (
-    as_float_batch,
     check_batch_size,
-    check_finite,
-    check_same_length,
-    checked_batch,
 )
 
 
@@ -435,57 +433,14 @@ class TrainableModel(Layer):
         return self._output_specs() if self.built or self._structure_known() else [(None, None)]
 
     def _prepare_data(self, x, y, x_name, y_name):
-        """Inputs and targets as lists of checked float arrays of the model's dtype."""
-        dtype = self.dtype if self.built else np.float32
-        xs = self._as_input_list(x, x_name)
-        ys = self._as_output_list(y, y_name)
-        x_names = _element_names(x_name, self._input_specs_or_none())
-        y_names = _element_names(y_name, self._output_specs_or_none())
-        # fit(x, x): convert once, so that the targets stay the very same arrays.
-        converted = {}
-        prepared_x = []
-        for array, name in zip(xs, x_names):
-            prepared_x.append(as_float_batch(array, name, dtype))
-            converted[id(array)] = prepared_x[-1]
-        for array, name in zip(prepared_x[1:], x_names[1:]):
-            check_same_length(prepared_x[0], array, x_names[0], name)
-        if not self.built:
-            self._build_from_data(prepared_x)
-        for (_, shape), array, name in zip(self._input_specs(), prepared_x, x_names):
-            if array.shape[1:] != shape:
-                raise ValueError(
-                    f"model {self.name!r} expects {name} of shape {format_shape(shape)}, "
-                    f"got {array.shape}"
-                )
-        if self.loss is not None and self._output_losses is None:
-            self._resolve_losses()
-        output_losses = self._output_losses or [None] * len(ys)
-        prepared_y = []
-        for (_, shape), array, name, loss in zip(self._output_specs(), ys, y_names, output_losses):
-            if id(array) in converted:
-                prepared_y.append(converted[id(array)])
-                continue
-            if loss is not None:  # class labels: checked, then (N, 1)
-                array = loss.check_targets(array, shape, name)
-            prepared_y.append(as_float_batch(array, name, dtype))
-            check_same_length(prepared_x[0], prepared_y[-1], x_names[0], name)
-        for (_, shape), array, name, loss in zip(
-            self._output_specs(), prepared_y, y_names, output_losses
-        ):
-            if loss is not None:
-                shape = loss.target_shape(shape)
-            if array.shape[1:] != shape:
-                raise ValueError(
-                    f"model {self.name!r} outputs {format_shape(shape)}, but {name} "
-                    f"has shape {array.shape}"
-                )
-        return prepared_x, prepared_y
+        """Inputs and targets as lists of checked arrays (see ``data.prepare.prepare_data``)."""
+        return prepare_data(self, x, y, x_name, y_name)
 
     # ------------------------------------------------------------------ fit
     def fit(
         self,
         x,
-        y,
+        y=None,
         epochs=1,
         batch_size=32,
         shuffle=True,
@@ -497,7 +452,12 @@ class TrainableModel(Layer):
         """Train for ``epochs`` passes over (x, y) in mini-batches; returns a ``History``.
 
         ``x`` and ``y``: an array, or for several inputs / outputs a list (in order) or a
-        dict keyed by input / output name. ``history.history["loss"][e]`` is epoch e's
+        dict keyed by input / output name. An array may be memory-mapped (``np.memmap``,
+        ``np.load(path, mmap_mode="r")``): it is then read, converted and checked one
+        batch at a time, never copied whole, with the same batches and the same weights
+        at the end as from memory. ``x`` may also be a data source (``nn.data.Dataset``
+        of (x, y) batches; ``y`` None): ``batch_size`` and ``shuffle`` are then its own.
+        ``validation_data`` takes the same forms. ``history.history["loss"][e]`` is epoch e's
         sample-weighted mean of the batch losses (as Keras reports it); a model with several
         outputs also records ``"<output>_loss"`` for each. ``"val_loss"`` is ``evaluate``
         on ``validation_data=(x_val, y_val)`` at the epoch's end. Each compiled metric
@@ -512,19 +472,20 @@ class TrainableModel(Layer):
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
             raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
         batch_size = check_batch_size(batch_size)
-        xs, ys = self._prepare_data(x, y, "x", "y")
+        train = self._batches(x, y, batch_size, shuffle, "x", "y")
         self._require_compiled("fit")  # the outputs are known now: resolve per-output losses
+        validation = None
         if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError("validation_data must be a pair (x_val, y_val)")
-            x_val, y_val = validation_data
-            x_val, y_val = self._prepare_data(x_val, y_val, "x_val", "y_val")
-        size = len(xs[0])
-        steps = math.ceil(size / batch_size)
-        # An autoencoder's fit(x, x): gather each batch once and use it as its own targets
-        # (layers never write into their inputs). Saves a copy of every batch: the classic
-        # autoencoder's epoch took 0.406 s instead of 0.447 s (1 thread).
-        target_sources = [_index_of_same(array, xs) for array in ys]
+            if is_data_source(validation_data):
+                validation = DatasetBatches(self, validation_data, "validation_data")
+            elif isinstance(validation_data, (tuple, list)) and len(validation_data) == 2:
+                validation = self._batches(*validation_data, batch_size, False, "x_val", "y_val")
+            else:
+                raise ValueError(
+                    "validation_data must be a pair (x_val, y_val) or a data source "
+                    "(nn.data.Dataset)"
+                )
+        steps = len(train)
         output_names = [name for name, _ in self._output_specs()]
         self.history = History()
         callback_list = [self.history, *(callbacks or [])]
@@ -542,19 +503,14 @@ class TrainableModel(Layer):
         for epoch in range(first_epoch, epochs):
             for callback in callback_list:
                 callback.on_epoch_begin(epoch)
-            order = self.rng.permutation(size) if shuffle else np.arange(size)
             loss_sum, seen = 0.0, 0
-            output_sums = [0.0] * len(ys)
+            output_sums = [0.0] * len(output_names)
             metric_totals = metrics_module.Totals(self._output_metrics, output_names)
-            for batch, start in enumerate(range(0, size, batch_size)):
+            for batch in range(steps):
                 for callback in callback_list:
                     callback.on_batch_begin(batch)
-                indices = order[start : start + batch_size]
-                x_batches = [array[indices] for array in xs]
-                y_batches = [
-                    x_batches[source] if source is not None else array[indices]
-                    for source, array in zip(target_sources, ys)
-                ]
+                x_batches, y_batches = train[batch]
+                count = len(x_batches[0])
                 try:
                     batch_loss = self._train_step(x_batches, y_batches)
                 except TrainingDivergedError as error:
@@ -563,23 +519,24 @@ class TrainableModel(Layer):
                         "The weights were left at their last finite values; try a lower "
                         "learning rate or gradient clipping (clipnorm=...)"
                     ) from None
-                loss_sum += batch_loss * len(indices)
-                seen += len(indices)
-                if len(ys) > 1:
+                loss_sum += batch_loss * count
+                seen += count
+                if len(output_names) > 1:
                     for i, value in enumerate(self._last_output_losses):
-                        output_sums[i] += value * len(indices)
+                        output_sums[i] += value * count
                 metric_totals.update(self._last_targets, self._last_predictions)
                 for callback in callback_list:
                     callback.on_batch_end(
                         batch, {"loss": loss_sum / seen, **metric_totals.results()}
                     )
+            train.end_epoch()
             logs = {"loss": loss_sum / seen}
-            if len(ys) > 1:
+            if len(output_names) > 1:
                 for name, total in zip(output_names, output_sums):
                     logs[f"{name}_loss"] = total / seen
             logs.update(metric_totals.results())
-            if validation_data is not None:
-                values = self._evaluate_lists(x_val, y_val, batch_size)
+            if validation is not None:
+                values = self._evaluate_batches(validation)
                 logs.update({f"val_{key}": value for key, value in values.items()})
             for callback in callback_list:
                 callback.on_epoch_end(epoch, logs)
@@ -589,9 +546,25 @@ class TrainableModel(Layer):
             callback.on_train_end()
         return self.history
 
+    def _batches(self, x, y, batch_size, shuffle, x_name, y_name):
+        """The batches of (x, y): arrays (in memory or memory-mapped) or a data source."""
+        if is_data_source(x):
+            if y is not None:
+                raise ValueError(
+                    f"{y_name} must be None when {x_name} is a data source: its batches are "
+                    f"(x, y) pairs, got {y_name} of type {type(y).__name__}"
+                )
+            return DatasetBatches(self, x, x_name)
+        xs, ys = self._prepare_data(x, y, x_name, y_name)
+        x_names = element_names(x_name, self._input_specs())
+        y_names = element_names(y_name, self._output_specs())
+        return ArrayBatches(xs, ys, batch_size, shuffle, self.rng, self.dtype, x_names, y_names)
+
     # ------------------------------------------------------------------ evaluate, predict
-    def evaluate(self, x, y, batch_size=32, return_dict=False):
+    def evaluate(self, x, y=None, batch_size=32, return_dict=False):
         """Mean loss over (x, y) in inference mode, penalties included, and the metrics.
+
+        x, y: as in ``fit`` (arrays, memory-mapped arrays, or a data source with y None).
 
         As Keras returns them: one output and no metrics: a float; otherwise a list
         [total loss, loss of each output (several outputs only), each metric].
@@ -599,31 +572,31 @@ class TrainableModel(Layer):
         """
         self._require_compiled("evaluate")
         batch_size = check_batch_size(batch_size)
-        xs, ys = self._prepare_data(x, y, "x", "y")
+        batches = self._batches(x, y, batch_size, False, "x", "y")
         self._require_compiled("evaluate")
-        values = self._evaluate_lists(xs, ys, batch_size)
+        values = self._evaluate_batches(batches)
         if return_dict:
             return values
         return values["loss"] if len(values) == 1 else list(values.values())
 
-    def _evaluate_lists(self, xs, ys, batch_size) -> dict[str, float]:
-        """{"loss", "<output>_loss" (several outputs only), metric keys} over prepared data."""
-        total, per_output = 0.0, [0.0] * len(ys)
+    def _evaluate_batches(self, batches) -> dict[str, float]:
+        """{"loss", "<output>_loss" (several outputs only), metric keys} over ``batches``
+        (an ``ArrayBatches`` or ``DatasetBatches``), weighting each batch by its size."""
         names = [name for name, _ in self._output_specs()]
+        total, per_output, size = 0.0, [0.0] * len(names), 0
         metric_totals = metrics_module.Totals(self._output_metrics, names)
-        size = len(xs[0])
-        for start in range(0, size, batch_size):
-            x_batches = [array[start : start + batch_size] for array in xs]
-            y_batches = [array[start : start + batch_size] for array in ys]
+        for batch in range(len(batches)):
+            x_batches, y_batches = batches[batch]
             predictions = self._forward_all(x_batches, training=False)
             values = self._data_losses(y_batches, predictions)
             metric_totals.update(y_batches, predictions)
             count = len(x_batches[0])
+            size += count
             total += (self._weighted_sum(values) + self.penalty()) * count
             for i, value in enumerate(values):
                 per_output[i] += value * count
         result = {"loss": total / size}
-        if len(ys) > 1:
+        if len(names) > 1:
             result.update({f"{name}_loss": v / size for name, v in zip(names, per_output)})
         result.update(metric_totals.results())
         return result
@@ -634,41 +607,27 @@ class TrainableModel(Layer):
         A model with several outputs returns them in the structure it was made with (a
         list or a dict). x is checked whole (dtype, shape, NaN/Inf) but converted to the
         model's dtype one batch at a time, so beyond the output arrays the memory used is
-        that of one batch, whatever N (a uint8 (N, 784) input is never copied whole).
+        that of one batch, whatever N (a uint8 (N, 784) input is never copied whole). A
+        memory-mapped x is checked batch by batch as it is read. x may also be a data
+        source (``nn.data.Dataset``): its batches, x alone or (x, y) pairs, in order.
         """
         return self._predict(x, batch_size, "x")
 
     def _predict(self, x, batch_size, argument):
         """``predict`` with ``argument`` as the input's name in error messages."""
         batch_size = check_batch_size(batch_size)
-        xs = self._as_input_list(x, argument)
-        names = _element_names(argument, self._input_specs_or_none())
-        xs = [checked_batch(array, name) for array, name in zip(xs, names)]
-        for array, name in zip(xs[1:], names[1:]):
-            check_same_length(xs[0], array, names[0], name)
-        if not self.built:
-            dtype = xs[0].dtype if xs[0].dtype in (np.float32, np.float64) else "float32"
-            self._build_from_data([array.astype(dtype, copy=False) for array in xs])
-        for (_, shape), array, name in zip(self._input_specs(), xs, names):
-            if array.shape[1:] != shape:
-                raise ValueError(
-                    f"model {self.name!r} expects {name} of shape {format_shape(shape)}, "
-                    f"got {array.shape}"
-                )
-        size = len(xs[0])
-        outputs = [np.empty((size, *shape), dtype=self.dtype) for _, shape in self._output_specs()]
-        for start in range(0, size, batch_size):
-            batches = []
-            for array, name in zip(xs, names):
-                narrowing = array.dtype.kind == "f" and array.dtype.itemsize > self.dtype.itemsize
-                with np.errstate(over="ignore"):  # an overflow becomes Inf, reported below
-                    batch = np.ascontiguousarray(array[start : start + batch_size], self.dtype)
-                if narrowing:  # 1e300 in float64 is Inf in float32
-                    check_finite(batch, f"{name} (cast to {self.dtype})", first_index=start)
-                batches.append(batch)
-            for output, result in zip(outputs, self._forward_all(batches, training=False)):
-                output[start : start + batch_size] = result
-        return self._pack_outputs(outputs)
+        if not is_data_source(x):
+            return self._pack_outputs(self._predict_arrays(x, batch_size, argument))
+        count = DatasetBatches.checked_length(x, argument)
+        parts = [
+            self._predict_arrays(predict_inputs(x[i]), batch_size, f"{argument} of batch {i}")
+            for i in range(count)
+        ]
+        return self._pack_outputs([np.concatenate(outputs) for outputs in zip(*parts)])
+
+    def _predict_arrays(self, x, batch_size, argument) -> list[np.ndarray]:
+        """One array per output for arrays x (see ``data.prepare.predict_arrays``)."""
+        return predict_arrays(self, x, batch_size, argument)
 
     # ------------------------------------------------------------------ description
     def summary(self, print_fn=print) -> str:
@@ -794,19 +753,6 @@ def _as_list(data, names, argument, kind):
             f"of arrays, got {type(data).__name__}"
         )
     return [data]
-
-
-def _element_names(argument, specs):
-    if len(specs) == 1:
-        return [argument]
-    return [f"{argument}[{name!r}]" for name, _ in specs]
-
-
-def _index_of_same(array, arrays):
-    for index, candidate in enumerate(arrays):
-        if candidate is array:
-            return index
-    return None
 
 
 def _restore_arrays(snapshot):

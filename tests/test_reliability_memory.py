@@ -2,8 +2,8 @@
 within memory bounded by the batch size, not the input size (issue 6, "Memory").
 
 Measured with ``tracemalloc``, which sees every NumPy allocation; the bounds are in bytes,
-never in seconds. ``python -m benchmarks.memory`` measures the same on the real 60000
-MNIST images in resident memory (RSS).
+never in seconds. ``python -m benchmarks.memory --classic`` measures the same on the real
+60000 MNIST images in resident memory (RSS).
 """
 
 import tracemalloc

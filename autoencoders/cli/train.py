@@ -3,7 +3,9 @@
 Writes the model (``--out``, an .npz that ``Autoencoder.load`` and the other subcommands
 read) and its loss curve (``<out stem>_loss.png``, with matplotlib), and prints the final
 metrics: the loss, MSE and PSNR on the test split of MNIST / Fashion-MNIST, or, for a
-folder or .npy dataset (which has no test split), on the validation split.
+folder or .npy dataset (which has no test split), on the validation split. A folder of
+PNG images is streamed: each batch's files are decoded when ``fit`` asks for the batch
+(``png_folder``), so the folder need not fit in memory.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from .common import (
     unknown_name,
 )
 from .data import load_dataset
+from .png_folder import PNGFolder, streamed_metrics
 
 # name -> (class, what --hidden-sizes means for it, its default hidden sizes or None)
 MODELS = {
@@ -302,37 +305,50 @@ def run(args) -> int:
         raise CliError(
             "--freeze-encoder needs --init-from (a trained encoder to keep)", USAGE_ERROR
         )
-    data = load_dataset(args.dataset, "train", args.limit)
-    model = build_model(cls, options, data.image_shape)
+    # A folder is streamed: its PNGs are decoded batch by batch, never loaded whole.
+    folder = PNGFolder.scan(args.dataset, args.limit) if os.path.isdir(args.dataset) else None
+    data = None if folder is not None else load_dataset(args.dataset, "train", args.limit)
+    model = build_model(
+        cls, options, folder.image_shape if folder is not None else data.image_shape
+    )
     if args.init_from:
         initialise_from(model, args.init_from, args.freeze_encoder)
     flat = len(model.input_shape) == 1
-    x = data.images.reshape(len(data.images), -1) if flat else data.images
-    validation_count = int(round(len(x) * args.validation_split))
-    if validation_count >= len(x):
+    count = len(folder) if folder is not None else len(data.images)
+    validation_count = int(round(count * args.validation_split))
+    if validation_count >= count:
         raise CliError(
-            f"--validation-split {args.validation_split} leaves no training images out of {len(x)}",
+            f"--validation-split {args.validation_split} leaves no training images out of {count}",
             USAGE_ERROR,
         )
-    x_train, x_val = x[: len(x) - validation_count], x[len(x) - validation_count :]
+    split = count - validation_count
+    if folder is not None:  # shuffled by the model's generator: the order fit gives an array
+        x_train = folder.batches(
+            0, split, args.batch_size, model.input_shape, True, model.model.rng
+        )
+        x_val = folder.batches(split, count, args.batch_size, model.input_shape, False)
+    else:
+        x = data.images.reshape(count, -1) if flat else data.images
+        x_train, x_val = x[:split], x[split:]
     optimizer_options = {} if args.learning_rate is None else {"learning_rate": args.learning_rate}
     loss = None if model_name == "variational" else LOSSES[args.loss]
     model.compile(optimizer=nn.optimizers.get(args.optimizer, **optimizer_options), loss=loss)
     if not args.quiet:
         print(
-            f"training {model!r}\non {len(x_train)} images of {data.source}"
-            + (f", validating on {len(x_val)}" if len(x_val) else "")
+            f"training {model!r}\non {split} images of "
+            + (f"{folder.folder} (streamed)" if folder is not None else data.source)
+            + (f", validating on {validation_count}" if validation_count else "")
             + f"; {model.count_params():,} parameters"
             + (f", initialised from {args.init_from}" if args.init_from else "")
             + (", encoder frozen" if args.freeze_encoder else "")
         )
-    steps = -(-len(x_train) // args.batch_size)
+    steps = -(-split // args.batch_size)
     start = time.perf_counter()
     history = model.fit(
         x_train,
         epochs=args.epochs,
         batch_size=args.batch_size,
-        validation_data=x_val if len(x_val) else None,
+        validation_data=x_val if validation_count else None,
         callbacks=[FitProgress(args.epochs, steps, args.quiet)],
         verbose=0,
     )
@@ -347,15 +363,23 @@ def run(args) -> int:
     if args.dataset.lower().replace("_", "-") in ("mnist", "fashion-mnist"):
         test = load_dataset(args.dataset, "test", args.limit)
         x_test, where = test.images.reshape((len(test.images), *model.input_shape)), "test"
-    elif len(x_val):
+    elif validation_count:
         x_test, where = x_val, "validation"
+    elif folder is not None:  # unshuffled
+        x_test, where = (
+            folder.batches(0, split, args.batch_size, model.input_shape, False),
+            "training",
+        )
     else:
         x_test, where = x_train, "training"
     test_loss = model.evaluate(x_test)
-    metrics = reconstruction_metrics(x_test, model.predict(x_test))
+    if folder is not None:
+        metrics, tested = streamed_metrics(model, x_test), x_test.size
+    else:
+        metrics, tested = reconstruction_metrics(x_test, model.predict(x_test)), len(x_test)
     epochs = f"{args.epochs} epoch{'' if args.epochs == 1 else 's'}"
     print(
-        f"{where} metrics on {len(x_test)} images after {epochs} "
+        f"{where} metrics on {tested} images after {epochs} "
         f"({seconds:.1f} s): loss {test_loss:.4f}, MSE {metrics['mse']:.5f}, "
         f"PSNR {metrics['psnr_db']:.2f} dB"
     )
