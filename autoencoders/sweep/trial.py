@@ -81,12 +81,16 @@ def check_config(config: dict) -> None:
 
 
 class _EpochReporter(nn.callbacks.Callback):
-    def __init__(self, report):
+    """Calls ``report`` after every epoch but the last (whose numbers come with the
+    trial's result), so a scheduler sees ``epochs`` reports in all."""
+
+    def __init__(self, report, epochs):
         super().__init__()
-        self.report = report
+        self.report, self.epochs = report, epochs
 
     def on_epoch_end(self, epoch, logs=None):
-        self.report({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}})
+        if epoch + 1 < self.epochs:
+            self.report({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}})
 
 
 def run_trial(
@@ -100,9 +104,11 @@ def run_trial(
 ) -> dict:
     """Train and evaluate one configuration on one thread; returns its metrics.
 
-    report: called after each epoch with {"epoch", "loss", "val_loss"} (Ray Tune's
-    scheduler reads it). Returns {"test_loss", "mse", "psnr_db", "params", "seconds",
-    "epochs_run", "val_loss", "seed", "evaluated_on", "history"}; seconds is wall time.
+    report: called after each epoch but the last with {"epoch", "loss", "val_loss"} (for
+    Ray Tune's early-stopping scheduler). backend: the nn_core kernel backend to use
+    ("numpy" or "numba"; None keeps the current one). Returns {"test_loss", "mse",
+    "psnr_db", "params", "seconds", "epochs_run", "val_loss", "seed", "evaluated_on",
+    "history"}; seconds is the trial's wall time (building, training, evaluating).
     """
     if backend is not None:
         nn.kernels.set_backend(backend)
@@ -120,7 +126,7 @@ def run_trial(
         model.compile(
             optimizer, None if config["model"] == "variational" else LOSSES[config["loss"]]
         )
-        callbacks = [_EpochReporter(report)] if report is not None else None
+        callbacks = [_EpochReporter(report, epochs)] if report is not None else None
         history = model.fit(
             x_train,
             epochs=epochs,
