@@ -169,6 +169,15 @@ def test_a_sweep_killed_with_sigkill_loses_only_the_trial_in_flight(tmp_path):
     assert {r["key"] for r in ran}.isdisjoint(r["key"] for r in survivors)
 
 
+def test_without_ray_the_sweep_runs_serially_and_says_how_to_install_it(monkeypatch):
+    monkeypatch.setattr(sweep.runner.ray_backend, "ray_installed", lambda: False)
+    lines = []
+    records = sweep.run({**TINY, "code_size": [2], "layers": [1]}, **SETTINGS, log=lines.append)
+    assert records[0]["runner"] == "serial" and "pip install" in lines[0]
+    with pytest.raises(ValueError, match="ray backend needs Ray Tune"):
+        sweep.run(TINY, **SETTINGS, backend="ray", log=None)
+
+
 def test_early_stopping_needs_ray_and_backends_are_named():
     with pytest.raises(ValueError, match="early stopping"):
         sweep.run(TINY, **SETTINGS, backend="serial", early_stopping=True, log=None)
