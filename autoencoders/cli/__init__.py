@@ -31,6 +31,7 @@ from . import (
     report,
     sample,
     search,
+    sweep,
     train,
 )
 from .common import RUNTIME_ERROR, USAGE_ERROR, CliError, HelpFormatter, did_you_mean
@@ -43,6 +44,7 @@ SUBCOMMANDS = (
     denoise,
     encode,
     search,
+    sweep,
     sample,
     report,
     export,
@@ -56,6 +58,7 @@ COMMAND_NAMES = (
     "denoise",
     "encode",
     "search",
+    "sweep",
     "sample",
     "report",
     "export",
@@ -79,6 +82,7 @@ examples:
   autoencoders report --quick --out report/
   autoencoders export conv.npz --format onnx               # for onnxruntime
   autoencoders import model.onnx --out model.npz           # e.g. from torch.onnx.export
+  autoencoders sweep --code-size 2 8 32 --layers 1 2 --epochs 3 --table   # on Ray if installed
   autoencoders train --model conv --dataset mnist --init-from fashion_conv.npz --freeze-encoder
 
 Images are read and written as PNG by autoencoders.imageio (no matplotlib needed).
