@@ -103,7 +103,7 @@ def load_image_label_files(
 
     Raises:
         DatasetFileError: naming the file, when images are not (N, 28, 28) uint8, labels
-        are not (N,) uint8 in 0..9, or a split's image and label counts differ.
+            are not (N,) uint8 in 0..9, or a split's image and label counts differ.
     """
     return read_split(files, "train"), read_split(files, "test")
 
