@@ -208,9 +208,9 @@ def run(args, command) -> dict:
         if changed or args.schedule == "cosine":
             decay = f" weight decay {config['weight_decay']:g}" if "weight_decay" in config else ""
             row["setting"] += (
-                f" [run with {config['class_name']} lr {config['learning_rate']:g}{decay}"
+                f" (run with {config['class_name']} lr {config['learning_rate']:g}{decay}"
                 f"{' cosine-decayed to 0' if args.schedule == 'cosine' else ''}, "
-                f"batch {batch_size}]"
+                f"batch {batch_size})"
             )
         if args.schedule == "cosine":
             steps = epochs * math.ceil(len(x_train) / batch_size)  # fit's steps
@@ -222,12 +222,12 @@ def run(args, command) -> dict:
             if args.model not in TIEABLE_MODELS:
                 raise SystemExit(f"--tied-weights is for {TIEABLE_MODELS}, not {args.model!r}")
             model = recipe["build"](args.seed, tied_weights=True).build()
-            row["setting"] += " [tied weights]"
+            row["setting"] += ", tied weights"
         else:
             model = recipe["build"](args.seed).build()
         if args.init_output_bias:
             model.init_output_bias(x_train)
-            row["setting"] += " [output bias at the data mean]"
+            row["setting"] += ", output bias at the data mean"
         model.compile(optimizer=optimizer, loss="binary_crossentropy")
         row.update(
             epochs=epochs,
@@ -290,7 +290,7 @@ def markdown_table(rows) -> str:
     Markdown table.
 
     A run with an overridden optimizer, learning rate, schedule or batch size has its own
-    setting (the recipe's, with "[run with ...]" appended), so it gets its own row; so does
+    setting (the recipe's, with "(run with ...)" appended), so it gets its own row; so does
     a run with greedy pretraining.
     """
     latest = {

@@ -63,13 +63,13 @@ def test_a_run_with_another_optimizer_gets_its_own_row_and_a_rerun_replaces_its_
         }
 
     recipe = keras_blog.RECIPES["deep"]["setting"]
-    adam = recipe + " [run with Adam lr 0.001, batch 256]"
+    adam = recipe + " (run with Adam lr 0.001, batch 256)"
     table = keras_blog.markdown_table(
         [row(recipe, 0.0990), row(adam, 0.0821), row(recipe, 0.0977)]
     ).splitlines()
     assert len(table) == 4
     assert "0.0977" in table[2] and "0.0990" not in "".join(table)
-    assert "0.0821" in table[3] and "[run with Adam" in table[3]
+    assert "0.0821" in table[3] and "(run with Adam" in table[3]
     pretrained = {**row(recipe, 0.0950), "pretrain_epochs": 5}
     table = keras_blog.markdown_table([row(recipe, 0.0977), pretrained]).splitlines()
     assert len(table) == 4 and "pretrained 5 epochs/layer" in table[3]
@@ -81,7 +81,7 @@ def test_schedule_and_output_bias_are_recorded_in_the_setting_and_the_optimizer(
     assert keras_blog.main([*args, "--limit", "300", "--out", str(tmp_path), "--quiet"]) == 0
     (row,) = rows(tmp_path)
     assert row["setting"].endswith(
-        "[run with Adam lr 0.002 cosine-decayed to 0, batch 100] [output bias at the data mean]"
+        " (run with Adam lr 0.002 cosine-decayed to 0, batch 100), output bias at the data mean"
     )
     schedule = row["optimizer"]["learning_rate"]
     # 300 images in batches of 100 for 2 epochs: the rate reaches 0 at the last step.
@@ -97,7 +97,7 @@ def test_adamw_weight_decay_is_recorded_and_refused_for_other_optimizers(tmp_pat
     args = ["--model", "dense", "--optimizer", "adamw", "--weight-decay", "0.05"]
     assert keras_blog.main([*args, "--epochs", "1", "--limit", "100", "--out", str(tmp_path)]) == 0
     (row,) = rows(tmp_path)
-    assert "[run with AdamW lr 0.001 weight decay 0.05, batch 256]" in row["setting"]
+    assert "(run with AdamW lr 0.001 weight decay 0.05, batch 256)" in row["setting"]
     assert row["optimizer"]["class_name"] == "AdamW"
     assert row["optimizer"]["weight_decay"] == 0.05
     with pytest.raises(SystemExit, match="weight-decay"):
@@ -111,7 +111,7 @@ def test_tied_weights_build_a_tied_deep_model_and_are_refused_elsewhere(tmp_path
     assert keras_blog.main(args) == 0
     (untied,) = rows(tmp_path / "untied")
     (tied,) = rows(tmp_path / "tied")
-    assert tied["setting"] == untied["setting"] + " [tied weights]"
+    assert tied["setting"] == untied["setting"] + ", tied weights"
     # The decoder's three kernels are the encoder's, transposed: three arrays fewer saved.
     with np.load(untied["model_file"]) as a, np.load(tied["model_file"]) as b:
         untied_kernels = [k for k in a.files if k.startswith("weight/") and a[k].ndim == 2]
