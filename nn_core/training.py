@@ -479,7 +479,8 @@ class TrainableModel(Layer):
             if is_data_source(validation_data):
                 validation = DatasetBatches(self, validation_data, "validation_data")
             elif isinstance(validation_data, (tuple, list)) and len(validation_data) == 2:
-                validation = self._batches(*validation_data, batch_size, False, "x_val", "y_val")
+                x_val, y_val = validation_data
+                validation = self._batches(x_val, y_val, batch_size, False, "x_val", "y_val")
             else:
                 raise ValueError(
                     "validation_data must be a pair (x_val, y_val) or a data source "

@@ -32,6 +32,7 @@ epochs on the target data set. Without Fashion-MNIST, (b) is skipped and the tab
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,7 @@ CLASS_BATCH = 32
 #: the whole network (lower: the encoder's features should move, not be overwritten).
 RATES = (1e-3, 3e-3, 1e-2, 3e-2)
 FINE_TUNE_RATES = (1e-4, 3e-4, 1e-3, 3e-3)
-QUICK = {
+QUICK: dict[str, Any] = {
     "pretrain_images": 2000,
     "pretrain_epochs": 2,
     "validation": 500,
@@ -62,7 +63,7 @@ QUICK = {
     "target_test": 300,
     "checkpoints": (1, 2),
 }
-FULL = {
+FULL: dict[str, Any] = {
     "pretrain_images": 60000,
     "pretrain_epochs": 10,
     "validation": 5000,
@@ -131,13 +132,13 @@ def _accuracy(model, x, y) -> float:
 def _best_of(rates, train, validation):
     """Train one model per learning rate with ``train(rate) -> model``; the model with the
     best validation accuracy and its rate (the first rate wins ties)."""
-    best = None
+    best_score, best_model, best_rate = -math.inf, None, None
     for rate in rates:
         model = train(rate)
         score = _accuracy(model, *validation)
-        if best is None or score > best[0]:
-            best = (score, model, rate)
-    return best[1], best[2]
+        if best_model is None or score > best_score:
+            best_score, best_model, best_rate = score, model, rate
+    return best_model, best_rate
 
 
 def few_label_accuracies(x, labels, validation, test, encoder_weights, epochs, seed):
@@ -192,7 +193,9 @@ def semi_supervised(settings, seed, tracker):
     # the training file; the labelled sets are drawn from the others.
     held_out = len(x_all) - settings["validation"]
     validation = (x_all[held_out:], y_all[held_out:])
-    results, rates, largest_change = {}, {method: [] for method in METHODS}, 0.0
+    results: dict[int, dict[str, list[float]]] = {}
+    rates: dict[str, list[float]] = {method: [] for method in METHODS}
+    largest_change = 0.0
     for per_class in settings["labels_per_class"]:
         results[per_class] = {method: [] for method in METHODS}
         for repeat in range(settings["repeats"]):
@@ -243,7 +246,7 @@ def across_datasets(settings, seed, tracker):
         train, _ = common.load_images(dataset, "train", settings["source_images"])
         test, _ = common.load_images(dataset, "test", settings["target_test"])
         images[dataset] = (common.channels_last(train), common.channels_last(test))
-    curves = {}
+    curves: dict[tuple[str, str], Any] = {}
     for source, target in (("fashion-mnist", "mnist"), ("mnist", "fashion-mnist")):
         update = tracker.stage(f"pre-training on {source}", settings["source_epochs"])
         pretrained = common.conv_image_model(filters=(16, 8), seed=seed)

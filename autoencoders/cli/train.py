@@ -308,13 +308,15 @@ def run(args) -> int:
     # A folder is streamed: its PNGs are decoded batch by batch, never loaded whole.
     folder = PNGFolder.scan(args.dataset, args.limit) if os.path.isdir(args.dataset) else None
     data = None if folder is not None else load_dataset(args.dataset, "train", args.limit)
-    model = build_model(
-        cls, options, folder.image_shape if folder is not None else data.image_shape
-    )
+    if folder is not None:
+        image_shape, count, source = folder.image_shape, len(folder), f"{folder.folder} (streamed)"
+    else:
+        assert data is not None
+        image_shape, count, source = data.image_shape, len(data.images), data.source
+    model = build_model(cls, options, image_shape)
     if args.init_from:
         initialise_from(model, args.init_from, args.freeze_encoder)
     flat = len(model.input_shape) == 1
-    count = len(folder) if folder is not None else len(data.images)
     validation_count = int(round(count * args.validation_split))
     if validation_count >= count:
         raise CliError(
@@ -328,6 +330,7 @@ def run(args) -> int:
         )
         x_val = folder.batches(split, count, args.batch_size, model.input_shape, False)
     else:
+        assert data is not None
         x = data.images.reshape(count, -1) if flat else data.images
         x_train, x_val = x[:split], x[split:]
     optimizer_options = {} if args.learning_rate is None else {"learning_rate": args.learning_rate}
@@ -336,7 +339,7 @@ def run(args) -> int:
     if not args.quiet:
         print(
             f"training {model!r}\non {split} images of "
-            + (f"{folder.folder} (streamed)" if folder is not None else data.source)
+            + source
             + (f", validating on {validation_count}" if validation_count else "")
             + f"; {model.count_params():,} parameters"
             + (f", initialised from {args.init_from}" if args.init_from else "")

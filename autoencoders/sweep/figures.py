@@ -31,14 +31,14 @@ def pareto_front(records) -> list[dict]:
 def rate_distortion(records) -> dict:
     """{layers: [(code_size, best MSE), ...] by code size} over the finished records that
     have a code size (layers 0 for models without hidden layers)."""
-    best = {}
+    best: dict[tuple[int, int], float] = {}
     for record in _finished(records):
         config = record["config"]
         if config.get("code_size") is None:
             continue
         point = (config.get("layers", 0), config["code_size"])
         best[point] = min(best.get(point, float("inf")), record["mse"])
-    lines = {}
+    lines: dict[int, list[tuple[int, float]]] = {}
     for (layers, code_size), mse in sorted(best.items()):
         lines.setdefault(layers, []).append((code_size, mse))
     return lines

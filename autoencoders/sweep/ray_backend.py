@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import tempfile
+from typing import Any
 
 from .trial import SweepData, run_trial
 
@@ -73,7 +74,11 @@ def run_on_ray(
     started = False
     try:
         if not ray.is_initialized():
-            quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": "ERROR"}
+            quiet: dict[str, Any] = {
+                "include_dashboard": False,
+                "log_to_driver": False,
+                "logging_level": "ERROR",
+            }
             if address:
                 ray.init(address=address, **quiet)
             else:
@@ -102,7 +107,7 @@ def run_on_ray(
             ),
             {"cpu": 1},
         )
-        failed = []
+        failed: list[tuple[int, str]] = []
         tuner = tune.Tuner(
             trainable,
             param_space={"index": tune.grid_search(list(range(len(configs))))},

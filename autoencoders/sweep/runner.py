@@ -104,21 +104,25 @@ def run(
                 on_result(entry)
 
         pending_configs = [configs[index] for index in pending]
-        options = {"epochs": epochs, "batch_size": batch_size, "sweep_seed": seed}
         if runner == "ray":
             ray_backend.run_on_ray(
                 pending_configs,
                 data,
                 record,
-                **options,
-                kernel_backend=settings["kernel_backend"],
+                epochs=epochs,
+                batch_size=batch_size,
+                sweep_seed=seed,
+                kernel_backend=str(settings["kernel_backend"]),
                 num_cpus=num_cpus,
                 address=address,
                 early_stopping=early_stopping,
             )
         else:
             for position, config in enumerate(pending_configs):
-                record(position, run_trial(config, data, **options))
+                record(
+                    position,
+                    run_trial(config, data, epochs=epochs, batch_size=batch_size, sweep_seed=seed),
+                )
     return [recorded[key] for key in keys if key in recorded]
 
 
