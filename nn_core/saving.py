@@ -66,6 +66,10 @@ def write_atomically(path, write) -> None:
         dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
     )
     try:
+        # mkstemp creates the file readable by its owner only (0600); the published file
+        # gets the permissions open() would give it: those of the file it replaces, or
+        # 0666 less the umask for a new one.
+        _set_mode(handle, file_mode_for(path))
         with os.fdopen(handle, "wb") as file:
             write(file)
             file.flush()
@@ -76,6 +80,37 @@ def write_atomically(path, write) -> None:
             os.remove(temp_path)
         raise
     _fsync_folder(folder)
+
+
+def file_mode_for(path) -> int:
+    """The permission bits a file written to ``path`` should get: the existing file's, or
+    0o666 less the process umask (what ``open(path, "w")`` would create)."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    # Linux reports it without changing it; elsewhere set and restore it (not thread-safe,
+    # but only for an instant, and only where /proc is missing).
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _set_mode(handle: int, mode: int) -> None:
+    try:
+        os.fchmod(handle, mode)
+    except (AttributeError, OSError):  # no fchmod on Windows; keep mkstemp's mode
+        pass
 
 
 def _digest(array: np.ndarray) -> str:

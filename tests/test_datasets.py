@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
 import struct
 import urllib.error
 import urllib.request
@@ -204,6 +205,12 @@ def fake_server(files: dict[str, bytes], spec: _files.DatasetFiles, requested: l
     return urlopen
 
 
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def test_download_fetches_verifies_and_places_files_atomically(monkeypatch):
     files = toy_files()
     spec = toy_spec(files)
@@ -214,6 +221,8 @@ def test_download_fetches_verifies_and_places_files_atomically(monkeypatch):
     assert sorted(path.name for path in cache.iterdir()) == sorted(files)  # no temp files
     for path in found.values():
         assert path.parent == cache and path.read_bytes() == files[path.name]
+        if os.name == "posix":  # open()'s permissions, not mkstemp's 0600
+            assert path.stat().st_mode & 0o777 == 0o666 & ~_current_umask()
     (x_train, y_train), (x_test, y_test) = mnist.load_image_label_files(found)
     assert tuple(y_train) == (3, 1) and tuple(y_test) == (5,) and x_test[0, 0, 0] == 9
     assert len(requested) == 8  # each file: mirror one (down), then mirror two

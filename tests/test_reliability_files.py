@@ -142,6 +142,24 @@ def test_save_fsyncs_the_file_before_the_rename_and_the_folder_after(tmp_path, m
         assert events[:2] == ["fsync file", "rename"]
 
 
+@pytest.mark.skipif(not hasattr(os, "fchmod"), reason="POSIX permission bits")
+def test_saved_files_get_the_permissions_open_would_give_not_mkstemps_0600(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        small_model(seed=0).save(tmp_path / "m.npz")
+        assert os.stat(tmp_path / "m.npz").st_mode & 0o777 == 0o644
+        os.umask(0o077)
+        small_model(seed=0).save(tmp_path / "private.npz")
+        assert os.stat(tmp_path / "private.npz").st_mode & 0o777 == 0o600
+        # Overwriting keeps the replaced file's permissions, as writing into it would.
+        os.umask(0o022)
+        os.chmod(tmp_path / "m.npz", 0o640)
+        small_model(seed=1).save(tmp_path / "m.npz")
+        assert os.stat(tmp_path / "m.npz").st_mode & 0o777 == 0o640
+    finally:
+        os.umask(previous)
+
+
 # ---------------------------------------------------------------------- hostile files
 class CreatesMarker:
     """Unpickling this object creates the file ``marker``."""

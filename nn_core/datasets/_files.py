@@ -26,6 +26,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..saving import file_mode_for
 from .idx import DatasetFileError
 
 ROLES = ("train_images", "train_labels", "test_images", "test_labels")
@@ -199,6 +200,7 @@ def _fetch_verified(url: str, destination: Path, expected_md5: str) -> Path:
     handle, temp_name = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.")
     temp_path = Path(temp_name)
     try:
+        os.chmod(temp_path, file_mode_for(destination))  # mkstemp's 0600 -> open()'s mode
         with os.fdopen(handle, "wb") as temp_file:
             with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
                 while chunk := response.read(_CHUNK_BYTES):
