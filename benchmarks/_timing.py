@@ -1,5 +1,5 @@
 """What ``benchmarks.kernels`` and ``benchmarks.training`` share: alternating timing,
-the machine's description, the float32 GEMM peak, and the optional PyTorch import.
+the float32 GEMM peak, and the optional PyTorch import.
 
 Timing rule: every implementation of one measurement is warmed up first (Numba compiles
 on the first call, PyTorch and BLAS allocate their buffers), then the samples are taken
@@ -13,9 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import platform
 import statistics
-import subprocess
 import time
 from collections.abc import Callable
 
@@ -121,41 +119,11 @@ def median(values) -> float:
     return float(statistics.median(values))
 
 
-def cpu_model() -> str:
-    """The CPU's model name as ``lscpu`` prints it (or platform.processor())."""
-    try:
-        output = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        output = ""
-    for line in output.splitlines():
-        if line.lower().startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
 def machine_info(torch=None) -> dict:
-    """The machine and software the numbers were measured with (JSON-serialisable)."""
-    import nn_core
+    """The machine and software the numbers were measured with: ``machine.describe``."""
+    from . import machine
 
-    try:
-        import numba
-
-        numba_version = numba.__version__
-    except ImportError:
-        numba_version = None
-    info = {
-        "cpu_model": cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "load_average_at_start": [round(value, 2) for value in os.getloadavg()],
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "numba": numba_version,
-        "torch": None if torch is None else torch.__version__,
-        "torch_threads": None if torch is None else torch.get_num_threads(),
-        "nn_core_backend_default": nn_core.kernels.backend_name(),
-        "threads": {key: value for key, value in threads.info().items()},
-    }
-    return info
+    return machine.describe(torch)
 
 
 def gemm_peak(size: int = GEMM_PEAK_SIZE, repeats: int = 5) -> dict:
