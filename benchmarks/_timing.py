@@ -169,3 +169,22 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def gemm_peak_best(thread_count: int, size: int = GEMM_PEAK_SIZE, repeats: int = 3) -> dict:
+    """The float32 GEMM peak at ``thread_count`` BLAS threads: the best of ``repeats``
+    ``np.matmul`` products of two (size, size) matrices (after one untimed), FLOPs
+    2 size^3. Returns {"size", "threads", "seconds", "gflops"}."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((size, size), dtype=np.float32)
+    b = rng.standard_normal((size, size), dtype=np.float32)
+    out = np.empty_like(a)
+    with threads.limit(blas=thread_count):
+        np.matmul(a, b, out=out)
+        best = min(seconds_per_call(lambda: np.matmul(a, b, out=out), 1) for _ in range(repeats))
+    return {
+        "size": size,
+        "threads": thread_count,
+        "seconds": best,
+        "gflops": 2.0 * size**3 / best / 1e9,
+    }
