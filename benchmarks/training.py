@@ -1,11 +1,11 @@
-"""Seconds per epoch of the Keras-blog autoencoders, ours against the same model in PyTorch.
+"""Seconds per epoch of the Keras-blog autoencoders: ours, PyTorch (eager, compiled), JAX.
 
     python -m benchmarks.training                           # every model, 3 rounds
     python -m benchmarks.training --models conv --epoch-fraction 0.1 --rounds 5
     python -m benchmarks.training --quick                   # dense only, small fractions
 
 Models (MNIST, 60000 training images, pixels in [0, 1], binary cross-entropy on a sigmoid
-output, fused with it from the logits by both libraries):
+output, fused with it from the logits by every implementation but ``torch``):
 
 * dense: 784-32-784, relu code, Adadelta(lr 1.0, rho 0.95, eps 1e-7), batch 256;
 * deep: 784-128-64-32-64-128-784, relu, Adam(lr 1e-3, betas (0.9, 0.999), eps 1e-7), batch 256;
@@ -14,23 +14,49 @@ output, fused with it from the logits by both libraries):
 
 Ours is ``model.fit(x, x, epochs=1, batch_size=B, shuffle=True, verbose=0)`` with the Numba
 backend (``numba``) and the NumPy reference backend (``numpy``), switched in this process
-with ``nn_core.kernels.set_backend``. PyTorch (``torch``) is the same network with the same
-initial weights (copied from ours: Glorot-uniform kernels, zero biases), the same optimizer
-settings and ``torch.set_num_threads(2)``, trained by the usual loop (shuffled batches,
-``zero_grad``, forward, ``BCEWithLogitsLoss``, ``backward``, ``step``, ``loss.item()``).
+with ``nn_core.kernels.set_backend``. The anchors (``--anchors``, default all) are the same
+network with the same initial weights (copied from ours: Glorot-uniform kernels, zero
+biases), the same data, batch size and optimizer settings:
 
-Every implementation is warmed up first (a few batches and a predict: Numba's first-use
-compile is not in the timed rounds), then the rounds alternate between implementations
+* ``torch``: PyTorch as a typical user writes it: the model ends in ``nn.Sigmoid()``,
+  trained with ``nn.BCELoss()`` by the usual loop (shuffled batches, ``zero_grad``,
+  forward, loss, ``backward``, ``step``, ``loss.item()``);
+* ``torch-logits``: the model returns logits, ``nn.BCEWithLogitsLoss()`` (this column
+  was called ``torch`` before issue 16);
+* ``torch-compile``: ``torch-logits`` with the forward + loss, the optimizer step and
+  predict each under ``torch.compile`` (Inductor; needs a C++ compiler);
+* ``jax``: one ``jax.jit`` of the whole step (forward, BCE from the logits, ``jax.grad``,
+  the optimizer in jax.numpy), see ``benchmarks.training_jax``.
+
+PyTorch runs with ``torch.set_num_threads(--threads)``; XLA uses every core (or one with
+``--threads 1``). A missing library, or a compile that fails (any exception on the
+anchor's first steps), makes that column ``n/a`` with the reason in one line, in the
+tables and under ``"unavailable"`` in the JSON; the other columns still run.
+
+Every implementation is warmed up first (a few batches and a predict: Numba's, Inductor's
+and XLA's first-use compiles are not in the timed rounds), then the rounds alternate between implementations
 (one epoch each, the order reversed every other round, each after a pause of
 SETTLE_SECONDS for the previous one's idle threads to park) and the median is reported.
 ``--epoch-fraction f`` times the first f * 60000 images and scales to 60000 (the output
 says so). Inference: samples per second of ``predict`` on the test images at the model's
-batch size (PyTorch: ``sigmoid(model(batch))`` under ``torch.inference_mode``).
+batch size (PyTorch: ``model(batch)``, with ``sigmoid`` after the logits models, under
+``torch.inference_mode``; JAX: a jitted ``sigmoid(forward)``).
 First use: in a fresh process, the first training step minus a steady one, with an empty
-Numba cache (``cold``: compiling) and with the cache left by earlier runs (``warm``).
+Numba cache (``cold``: compiling) and with the cache left by earlier runs (``warm``). The
+anchors' first use is measured in this process while they are warmed up on every batch
+shape (the full batch, the epoch's partial last one, the test images): that is where
+torch.compile and jax.jit compile, never in a timed round. torch.compile's time depends on
+Inductor's on-disk cache (/tmp/torchinductor_<user>), left by earlier runs.
 
-Writes ``training.md``, ``training.json`` and ``training.png`` to ``--out``
-(default results/benchmarks). Without PyTorch, ours only.
+Ratios: ours (each backend) / each anchor, of the median seconds (below 1: ours faster).
+Roofline (``benchmarks.roofline``): the epoch's matrix-product FLOPs (forward, weight
+gradient, input gradient except the first layer's; element-wise work not counted), the
+seconds they take at the float32 GEMM peak measured at the start (best of 3 ``np.matmul``
+of --peak-size^3 at --threads BLAS threads), and each column's fraction of that limit.
+
+Writes ``training.md``, ``training.json`` (with the machine: ``benchmarks.machine``) and
+``training.png`` to ``--out`` (default results/benchmarks). Compare two runs with
+``python -m benchmarks.compare A/training.json B/training.json``.
 """
 
 from __future__ import annotations
