@@ -34,9 +34,10 @@ anchor's first steps), makes that column ``n/a`` with the reason in one line, in
 tables and under ``"unavailable"`` in the JSON; the other columns still run.
 
 Every implementation is warmed up first (a few batches and a predict: Numba's, Inductor's
-and XLA's first-use compiles are not in the timed rounds), then the rounds alternate between implementations
-(one epoch each, the order reversed every other round, each after a pause of
-SETTLE_SECONDS for the previous one's idle threads to park) and the median is reported.
+and XLA's first-use compiles are not in the timed rounds), then the rounds alternate
+between implementations (one epoch each, the order reversed every other round, each after
+a pause of SETTLE_SECONDS for the previous one's idle threads to park) and the median is
+reported.
 ``--epoch-fraction f`` times the first f * 60000 images and scales to 60000 (the output
 says so). Inference: samples per second of ``predict`` on the test images at the model's
 batch size (PyTorch: ``model(batch)``, with ``sigmoid`` after the logits models, under
