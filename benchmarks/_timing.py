@@ -119,13 +119,6 @@ def median(values) -> float:
     return float(statistics.median(values))
 
 
-def machine_info(torch=None) -> dict:
-    """The machine and software the numbers were measured with: ``machine.describe``."""
-    from . import machine
-
-    return machine.describe(torch)
-
-
 def gemm_peak(size: int = GEMM_PEAK_SIZE, repeats: int = 5) -> dict:
     """Measured float32 ``np.matmul`` of two (size, size) matrices, on 1 BLAS thread and on
     every core: {"size", "threads_1": {"seconds", "gflops"}, "threads_all": {...}}.
