@@ -10,9 +10,10 @@ Three variants, each its own module with the initial weights copied from ours
 * ``torch-logits``: the model returns logits, the loss is ``nn.BCEWithLogitsLoss()``
   (the sigmoid fused into the loss, as ours does); predict ``sigmoid(model(batch))``;
 * ``torch-compile``: ``torch-logits`` with the forward and loss, the optimizer step and
-  the predict function each wrapped in ``torch.compile`` (Inductor, C++ on the CPU). It
-  compiles on first use, once per batch shape: ``benchmarks.training`` warms it up on
-  every shape before the timed rounds and reports the compile time as first use.
+  the predict function each wrapped in ``torch.compile`` with its defaults (Inductor, C++
+  on the CPU). It compiles on first use, and again for a second batch shape (by default
+  with a dynamic batch dimension): ``benchmarks.training`` warms it up on every shape
+  before the timed rounds and reports the compile time as first use.
 
 An anchor offers ``train_step(batch) -> loss``, ``batch_of(begin, size)``, ``epoch()``
 and ``predict()`` (seconds), as ``benchmarks.training_jax.JaxAnchor`` does.
