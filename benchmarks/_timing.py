@@ -1,5 +1,5 @@
 """What ``benchmarks.kernels`` and ``benchmarks.training`` share: alternating timing,
-the machine's description, the float32 GEMM peak, and the optional PyTorch import.
+the float32 GEMM peak, and the optional PyTorch import.
 
 Timing rule: every implementation of one measurement is warmed up first (Numba compiles
 on the first call, PyTorch and BLAS allocate their buffers), then the samples are taken
@@ -13,9 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import platform
 import statistics
-import subprocess
 import time
 from collections.abc import Callable
 
@@ -121,43 +119,6 @@ def median(values) -> float:
     return float(statistics.median(values))
 
 
-def cpu_model() -> str:
-    """The CPU's model name as ``lscpu`` prints it (or platform.processor())."""
-    try:
-        output = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        output = ""
-    for line in output.splitlines():
-        if line.lower().startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
-def machine_info(torch=None) -> dict:
-    """The machine and software the numbers were measured with (JSON-serialisable)."""
-    import nn_core
-
-    try:
-        import numba
-
-        numba_version = numba.__version__
-    except ImportError:
-        numba_version = None
-    info = {
-        "cpu_model": cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "load_average_at_start": [round(value, 2) for value in os.getloadavg()],
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "numba": numba_version,
-        "torch": None if torch is None else torch.__version__,
-        "torch_threads": None if torch is None else torch.get_num_threads(),
-        "nn_core_backend_default": nn_core.kernels.backend_name(),
-        "threads": {key: value for key, value in threads.info().items()},
-    }
-    return info
-
-
 def gemm_peak(size: int = GEMM_PEAK_SIZE, repeats: int = 5) -> dict:
     """Measured float32 ``np.matmul`` of two (size, size) matrices, on 1 BLAS thread and on
     every core: {"size", "threads_1": {"seconds", "gflops"}, "threads_all": {...}}.
@@ -201,3 +162,22 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def gemm_peak_best(thread_count: int, size: int = GEMM_PEAK_SIZE, repeats: int = 3) -> dict:
+    """The float32 GEMM peak at ``thread_count`` BLAS threads: the best of ``repeats``
+    ``np.matmul`` products of two (size, size) matrices (after one untimed), FLOPs
+    2 size^3. Returns {"size", "threads", "seconds", "gflops"}."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((size, size), dtype=np.float32)
+    b = rng.standard_normal((size, size), dtype=np.float32)
+    out = np.empty_like(a)
+    with threads.limit(blas=thread_count):
+        np.matmul(a, b, out=out)
+        best = min(seconds_per_call(lambda: np.matmul(a, b, out=out), 1) for _ in range(repeats))
+    return {
+        "size": size,
+        "threads": thread_count,
+        "seconds": best,
+        "gflops": 2.0 * size**3 / best / 1e9,
+    }

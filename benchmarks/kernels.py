@@ -42,7 +42,7 @@ import time
 
 import numpy as np
 
-from . import _timing
+from . import _timing, machine
 from ._kernel_cases import (
     activation_cases,
     conv2d_cases,
@@ -285,7 +285,7 @@ def _run(arguments, torch, thread_count):
         os.path.join(arguments.out, "kernels.json"),
         {
             "benchmark": "kernels",
-            "machine": _timing.machine_info(torch),
+            "machine": machine.describe(torch),
             "settings": {
                 "quick": arguments.quick,
                 "repeats": repeats,

@@ -1,11 +1,11 @@
-"""Seconds per epoch of the Keras-blog autoencoders, ours against the same model in PyTorch.
+"""Seconds per epoch of the Keras-blog autoencoders: ours, PyTorch (eager, compiled), JAX.
 
     python -m benchmarks.training                           # every model, 3 rounds
     python -m benchmarks.training --models conv --epoch-fraction 0.1 --rounds 5
     python -m benchmarks.training --quick                   # dense only, small fractions
 
 Models (MNIST, 60000 training images, pixels in [0, 1], binary cross-entropy on a sigmoid
-output, fused with it from the logits by both libraries):
+output, fused with it from the logits by every implementation but ``torch``):
 
 * dense: 784-32-784, relu code, Adadelta(lr 1.0, rho 0.95, eps 1e-7), batch 256;
 * deep: 784-128-64-32-64-128-784, relu, Adam(lr 1e-3, betas (0.9, 0.999), eps 1e-7), batch 256;
@@ -14,23 +14,50 @@ output, fused with it from the logits by both libraries):
 
 Ours is ``model.fit(x, x, epochs=1, batch_size=B, shuffle=True, verbose=0)`` with the Numba
 backend (``numba``) and the NumPy reference backend (``numpy``), switched in this process
-with ``nn_core.kernels.set_backend``. PyTorch (``torch``) is the same network with the same
-initial weights (copied from ours: Glorot-uniform kernels, zero biases), the same optimizer
-settings and ``torch.set_num_threads(2)``, trained by the usual loop (shuffled batches,
-``zero_grad``, forward, ``BCEWithLogitsLoss``, ``backward``, ``step``, ``loss.item()``).
+with ``nn_core.kernels.set_backend``. The anchors (``--anchors``, default all) are the same
+network with the same initial weights (copied from ours: Glorot-uniform kernels, zero
+biases), the same data, batch size and optimizer settings:
 
-Every implementation is warmed up first (a few batches and a predict: Numba's first-use
-compile is not in the timed rounds), then the rounds alternate between implementations
-(one epoch each, the order reversed every other round, each after a pause of
-SETTLE_SECONDS for the previous one's idle threads to park) and the median is reported.
+* ``torch``: PyTorch as a typical user writes it: the model ends in ``nn.Sigmoid()``,
+  trained with ``nn.BCELoss()`` by the usual loop (shuffled batches, ``zero_grad``,
+  forward, loss, ``backward``, ``step``, ``loss.item()``);
+* ``torch-logits``: the model returns logits, ``nn.BCEWithLogitsLoss()`` (this column
+  was called ``torch`` before issue 16);
+* ``torch-compile``: ``torch-logits`` with the forward + loss, the optimizer step and
+  predict each under ``torch.compile`` (Inductor; needs a C++ compiler);
+* ``jax``: one ``jax.jit`` of the whole step (forward, BCE from the logits, ``jax.grad``,
+  the optimizer in jax.numpy), see ``benchmarks.training_jax``.
+
+PyTorch runs with ``torch.set_num_threads(--threads)``; XLA uses every core (or one with
+``--threads 1``). A missing library, or a compile that fails (any exception on the
+anchor's first steps), makes that column ``n/a`` with the reason in one line, in the
+tables and under ``"unavailable"`` in the JSON; the other columns still run.
+
+Every implementation is warmed up first (a few batches and a predict: Numba's, Inductor's
+and XLA's first-use compiles are not in the timed rounds), then the rounds alternate
+between implementations (one epoch each, the order reversed every other round, each after
+a pause of SETTLE_SECONDS for the previous one's idle threads to park) and the median is
+reported.
 ``--epoch-fraction f`` times the first f * 60000 images and scales to 60000 (the output
 says so). Inference: samples per second of ``predict`` on the test images at the model's
-batch size (PyTorch: ``sigmoid(model(batch))`` under ``torch.inference_mode``).
+batch size (PyTorch: ``model(batch)``, with ``sigmoid`` after the logits models, under
+``torch.inference_mode``; JAX: a jitted ``sigmoid(forward)``).
 First use: in a fresh process, the first training step minus a steady one, with an empty
-Numba cache (``cold``: compiling) and with the cache left by earlier runs (``warm``).
+Numba cache (``cold``: compiling) and with the cache left by earlier runs (``warm``). The
+anchors' first use is measured in this process while they are warmed up on every batch
+shape (the full batch, the epoch's partial last one, the test images): that is where
+torch.compile and jax.jit compile, never in a timed round. torch.compile's time depends on
+Inductor's on-disk cache (/tmp/torchinductor_<user>), left by earlier runs.
 
-Writes ``training.md``, ``training.json`` and ``training.png`` to ``--out``
-(default results/benchmarks). Without PyTorch, ours only.
+Ratios: ours (each backend) / each anchor, of the median seconds (below 1: ours faster).
+Roofline (``benchmarks.roofline``): the epoch's matrix-product FLOPs (forward, weight
+gradient, input gradient except the first layer's; element-wise work not counted), the
+seconds they take at the float32 GEMM peak measured at the start (best of 3 ``np.matmul``
+of --peak-size^3 at --threads BLAS threads), and each column's fraction of that limit.
+
+Writes ``training.md``, ``training.json`` (with the machine: ``benchmarks.machine``) and
+``training.png`` to ``--out`` (default results/benchmarks). Compare two runs with
+``python -m benchmarks.compare A/training.json B/training.json``.
 """
 
 from __future__ import annotations
@@ -48,7 +75,7 @@ import numpy as np
 import nn_core as nn
 from autoencoders import ConvAutoencoder, DeepAutoencoder, DenseAutoencoder
 
-from . import _timing
+from . import _timing, machine, roofline, training_jax, training_report, training_torch
 
 EPOCH_SAMPLES = 60000
 DEFAULT_THREADS = 2
@@ -67,6 +94,8 @@ MODELS = {
     "dense-b1024": ("dense", "adadelta", 1024),
 }
 INFERENCE_MODELS = ("dense", "deep", "conv")
+# The other libraries' columns, in the tables' order.
+ANCHORS = ("torch", "torch-logits", "torch-compile", "jax")
 
 
 # ---------------------------------------------------------------------------- models
@@ -87,72 +116,6 @@ def build_ours(architecture, optimizer_name):
     return autoencoder.model
 
 
-def build_torch(torch, ours, architecture, optimizer_name):
-    """(module, optimizer): the same network as ``ours``, with its initial weights.
-
-    The module returns logits; the sigmoid is in the loss (BCEWithLogitsLoss) for training
-    and applied explicitly for inference.
-    """
-    layers = [layer for layer in ours.leaf_layers() if "kernel" in layer.params]
-    if architecture == "conv":
-        module = _TorchConvAutoencoder(torch, layers)
-    else:
-        modules = []
-        for index, layer in enumerate(layers):
-            linear = torch.nn.Linear(*layer.params["kernel"].shape)
-            with torch.no_grad():
-                linear.weight.copy_(torch.from_numpy(layer.params["kernel"].T.copy()))
-                linear.bias.copy_(torch.from_numpy(layer.params["bias"].copy()))
-            modules.append(linear)
-            if index < len(layers) - 1:
-                modules.append(torch.nn.ReLU())
-        module = torch.nn.Sequential(*modules)
-    if optimizer_name == "adadelta":
-        optimizer = torch.optim.Adadelta(module.parameters(), lr=1.0, rho=0.95, eps=1e-7)
-    else:
-        optimizer = torch.optim.Adam(module.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-7)
-    return module, optimizer
-
-
-def _TorchConvAutoencoder(torch, conv_layers):
-    """The Keras-blog conv autoencoder in PyTorch (NCHW), as tests/test_torch_parity.py:
-    'same' pooling of 7x7 pads one -inf row/column at the bottom/right, as TensorFlow."""
-    functional = torch.nn.functional
-
-    class ConvAutoencoderTorch(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.convs = torch.nn.ModuleList()
-            for layer in conv_layers:
-                kh, kw, cin, cout = layer.params["kernel"].shape
-                conv = torch.nn.Conv2d(cin, cout, (kh, kw))
-                with torch.no_grad():
-                    kernel = layer.params["kernel"].transpose(3, 2, 0, 1).copy()
-                    conv.weight.copy_(torch.from_numpy(kernel))
-                    conv.bias.copy_(torch.from_numpy(layer.params["bias"].copy()))
-                self.convs.append(conv)
-
-        def forward(self, x):
-            same, c = (1, 1, 1, 1), self.convs
-
-            def pool(h):
-                pad = (0, h.shape[-1] % 2, 0, h.shape[-2] % 2)
-                return functional.max_pool2d(functional.pad(h, pad, value=-torch.inf), 2)
-
-            def up(h):
-                return functional.interpolate(h, scale_factor=2, mode="nearest")
-
-            h = pool(torch.relu(c[0](functional.pad(x, same))))
-            h = pool(torch.relu(c[1](functional.pad(h, same))))
-            h = pool(torch.relu(c[2](functional.pad(h, same))))
-            h = up(torch.relu(c[3](functional.pad(h, same))))
-            h = up(torch.relu(c[4](functional.pad(h, same))))
-            h = up(torch.relu(c[5](h)))
-            return c[6](functional.pad(h, same))
-
-    return ConvAutoencoderTorch()
-
-
 # ---------------------------------------------------------------------------- one epoch
 def ours_epoch(model, x, batch_size, backend):
     """Seconds of one ``fit`` epoch over x with the given kernel backend."""
@@ -166,22 +129,6 @@ def ours_epoch(model, x, batch_size, backend):
         nn.kernels.set_backend(previous)
 
 
-def torch_epoch(torch, module, optimizer, data, batch_size, generator):
-    """Seconds of one epoch of the usual PyTorch training loop over ``data``."""
-    loss_function = torch.nn.BCEWithLogitsLoss()
-    start = time.perf_counter()
-    order = torch.randperm(len(data), generator=generator)
-    total = 0.0
-    for begin in range(0, len(data), batch_size):
-        batch = data[order[begin : begin + batch_size]]
-        optimizer.zero_grad()
-        loss = loss_function(module(batch), batch)
-        loss.backward()
-        optimizer.step()
-        total += loss.item() * len(batch)
-    return time.perf_counter() - start
-
-
 def ours_predict(model, x, batch_size, backend):
     previous = nn.kernels.backend_name()
     nn.kernels.set_backend(backend)
@@ -191,14 +138,6 @@ def ours_predict(model, x, batch_size, backend):
         return time.perf_counter() - start
     finally:
         nn.kernels.set_backend(previous)
-
-
-def torch_predict(torch, module, data, batch_size):
-    start = time.perf_counter()
-    with torch.inference_mode():
-        for begin in range(0, len(data), batch_size):
-            torch.sigmoid(module(data[begin : begin + batch_size]))
-    return time.perf_counter() - start
 
 
 # ---------------------------------------------------------------------------- first use
@@ -269,51 +208,109 @@ def _load_test_images(architecture, count):
     return x.reshape(len(x), 28, 28, 1) if architecture == "conv" else x.reshape(len(x), -1)
 
 
-def _as_torch(torch, x):
-    if x.ndim == 4:
-        x = x.transpose(0, 3, 1, 2)
-    return torch.from_numpy(np.ascontiguousarray(x))
+# ---------------------------------------------------------------------------- anchors
+class Unavailable(Exception):
+    """An anchor that cannot run here; the message (one line) says why."""
+
+
+def one_line(error: BaseException) -> str:
+    """``Type: first line of the message``, at most 200 characters."""
+    lines = str(error).strip().splitlines()
+    text = f"{type(error).__name__}: {lines[0] if lines else ''}".strip().rstrip(":")
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def make_anchor(name, libraries, ours, architecture, x, test_x, batch_size):
+    """The anchor ``name`` (``ANCHORS``) starting from ours' current weights, or raise
+    Unavailable. libraries: {"torch": module or None, "jax": module or None}."""
+    if name == "jax":
+        if libraries["jax"] is None:
+            raise Unavailable("JAX is not installed")
+        return training_jax.JaxAnchor(
+            libraries["jax"], ours, architecture, x, test_x, batch_size, SEED
+        )
+    torch = libraries["torch"]
+    if torch is None:
+        raise Unavailable("PyTorch is not installed")
+    if name == "torch-compile" and not hasattr(torch, "compile"):
+        raise Unavailable(f"torch {torch.__version__} has no torch.compile")
+    return training_torch.TorchAnchor(torch, name, ours, architecture, x, test_x, batch_size, SEED)
+
+
+def warm_up_anchor(anchor, count, batch_size) -> dict:
+    """Four training steps on a full batch, two on the epoch's partial last batch (when
+    ``count`` is not a multiple of ``batch_size``) and one predict of the test images, so
+    that every batch shape is compiled before the timed rounds. Returns the first-use
+    record: first_step_s, steady_step_s, first_use_s (their difference: the compile time
+    of a compiling anchor), partial_batch_first_use_s (None without one), first_predict_s.
+    """
+
+    def timed_step(size):
+        batch = anchor.batch_of(0, size)
+        begin = time.perf_counter()
+        anchor.train_step(batch)
+        return time.perf_counter() - begin
+
+    times = [timed_step(batch_size) for _ in range(4)]
+    steady = float(np.median(times[1:]))
+    partial = count % batch_size
+    partial_first_use = None
+    if partial:
+        first = timed_step(partial)
+        partial_first_use = first - timed_step(partial)
+    return {
+        "first_step_s": times[0],
+        "steady_step_s": steady,
+        "first_use_s": times[0] - steady,
+        "partial_batch_first_use_s": partial_first_use,
+        "first_predict_s": anchor.predict(),
+    }
 
 
 # ---------------------------------------------------------------------------- running
-def run_model(model_name, torch, backends, rounds, fraction, inference_samples):
-    """Training (and inference) samples for one model: a dict of lists of seconds."""
+def run_model(
+    model_name, libraries, anchors, backends, rounds, fraction, inference_samples, peak_gflops
+):
+    """Training (and inference) samples for one model: a dict of lists of seconds, the
+    anchors' first use and unavailability, and the roofline at ``peak_gflops``."""
     architecture, optimizer_name, batch_size = MODELS[model_name]
     count = min(EPOCH_SAMPLES, max(batch_size, int(round(EPOCH_SAMPLES * fraction))))
     x = _load_images(architecture, count)
+    test_x = _load_test_images(architecture, inference_samples)
     ours = {backend: build_ours(architecture, optimizer_name) for backend in backends}
     runners = {
         backend: (lambda model=model, backend=backend: ours_epoch(model, x, batch_size, backend))
         for backend, model in ours.items()
     }
-    predictors = {}
-    test_x = _load_test_images(architecture, inference_samples)
-    for backend, model in ours.items():
-        predictors[backend] = lambda model=model, backend=backend: ours_predict(
-            model, test_x, batch_size, backend
+    predictors = {
+        backend: (
+            lambda model=model, backend=backend: ours_predict(model, test_x, batch_size, backend)
         )
-    if torch is not None:
-        module, optimizer = build_torch(
-            torch, next(iter(ours.values())), architecture, optimizer_name
-        )
-        data, test_data = _as_torch(torch, x), _as_torch(torch, test_x)
-        generator = torch.Generator().manual_seed(SEED)
-        runners["torch"] = lambda: torch_epoch(
-            torch, module, optimizer, data, batch_size, generator
-        )
-        predictors["torch"] = lambda: torch_predict(torch, module, test_data, batch_size)
+        for backend, model in ours.items()
+    }
 
-    # Warm-up: compile (or load) every kernel, let BLAS and PyTorch allocate.
+    # The anchors copy ours' initial weights (before ours' warm-up trains them) and are
+    # warmed up on every batch shape: a compiling anchor compiles here, not in a round.
+    reference = next(iter(ours.values()))
+    unavailable, anchor_first_use = {}, []
+    for name in anchors:
+        try:
+            anchor = make_anchor(name, libraries, reference, architecture, x, test_x, batch_size)
+            record = warm_up_anchor(anchor, count, batch_size)
+        except Exception as error:  # a failed torch.compile must not end the benchmark
+            unavailable[name] = str(error) if isinstance(error, Unavailable) else one_line(error)
+            print(f"  {model_name}: {name} unavailable: {unavailable[name]}", flush=True)
+            continue
+        anchor_first_use.append({"model": model_name, "implementation": name, **record})
+        runners[name], predictors[name] = anchor.epoch, anchor.predict
+
+    # Ours: compile (or load) every kernel, let BLAS allocate.
     warm_x = x[: 2 * batch_size]
     for backend, model in ours.items():
         nn.kernels.set_backend(backend)
         model.fit(warm_x, warm_x, epochs=1, batch_size=batch_size, verbose=0)
         model.predict(warm_x[:batch_size], batch_size=batch_size)
     nn.kernels.set_backend(backends[0])
-    if torch is not None:
-        warm_data = data[: 2 * batch_size]
-        torch_epoch(torch, module, optimizer, warm_data, batch_size, generator)
-        torch_predict(torch, module, warm_data, batch_size)
 
     scale = EPOCH_SAMPLES / count
     names = list(runners)
@@ -334,6 +331,8 @@ def run_model(model_name, torch, backends, rounds, fraction, inference_samples):
             f"  {model_name} round {round_index + 1}: s/epoch {summary} (load {load:.2f})",
             flush=True,
         )
+    medians = {name: _timing.median(values) for name, values in epoch_s.items()}
+    inference = model_name in INFERENCE_MODELS
     return {
         "model": model_name,
         "architecture": architecture,
@@ -342,127 +341,28 @@ def run_model(model_name, torch, backends, rounds, fraction, inference_samples):
         "samples_timed": count,
         "scale_to_epoch": scale,
         "epoch_s": epoch_s,
-        "median_epoch_s": {name: _timing.median(values) for name, values in epoch_s.items()},
+        "median_epoch_s": medians,
+        "unavailable": unavailable,
+        "roofline": roofline.roofline(reference, EPOCH_SAMPLES, peak_gflops, medians),
+        "anchor_first_use": anchor_first_use,
         "inference_samples": len(test_x),
-        "predict_s": predict_s if model_name in INFERENCE_MODELS else None,
+        "predict_s": predict_s if inference else None,
         "inference_samples_per_s": (
             {name: len(test_x) / _timing.median(values) for name, values in predict_s.items()}
-            if model_name in INFERENCE_MODELS
+            if inference
             else None
         ),
     }
 
 
-def _ratio(numerator, denominator):
-    return None if numerator is None or not denominator else numerator / denominator
-
-
-def format_tables(results, first_uses, fraction, rounds) -> str:
-    implementations = list(dict.fromkeys(k for r in results for k in r["median_epoch_s"]))
-    ours = [name for name in implementations if name != "torch"]
-    has_torch = "torch" in implementations
-    header = ["model", "batch"] + [f"ours {name} (s/epoch)" for name in ours]
-    if has_torch:
-        header += ["PyTorch (s/epoch)"] + [f"{name} / PyTorch" for name in ours]
-    rows = []
-    for result in results:
-        medians = result["median_epoch_s"]
-        row = [result["model"], str(result["batch_size"])]
-        row += [f"{medians[name]:.3f}" for name in ours]
-        if has_torch:
-            row.append(f"{medians['torch']:.3f}")
-            row += [f"{medians[name] / medians['torch']:.2f}" for name in ours]
-        rows.append(row)
-    scaled = (
-        f" Each round timed {fraction:g} of an epoch and scaled to 60000 samples."
-        if fraction < 1
-        else ""
-    )
-    text = [
-        "Training: median seconds per epoch of 60000 MNIST images "
-        f"({rounds} rounds, implementations alternated).{scaled}",
-        "",
-        _timing.markdown_table(header, rows),
-    ]
-    inference = [r for r in results if r["inference_samples_per_s"]]
-    if inference:
-        header = ["model", "batch"] + [f"ours {name} (samples/s)" for name in ours]
-        if has_torch:
-            header += ["PyTorch (samples/s)"] + [f"{name} / PyTorch (time)" for name in ours]
-        rows = []
-        for result in inference:
-            rates = result["inference_samples_per_s"]
-            row = [result["model"], str(result["batch_size"])]
-            row += [f"{rates[name]:,.0f}" for name in ours]
-            if has_torch:
-                row.append(f"{rates['torch']:,.0f}")
-                row += [f"{rates['torch'] / rates[name]:.2f}" for name in ours]
-            rows.append(row)
-        samples = inference[0]["inference_samples"]
-        text += [
-            "",
-            f"Inference: samples per second of predict on {samples} test images.",
-            "",
-            _timing.markdown_table(header, rows),
-        ]
-    if first_uses:
-        header = ["model", "Numba cache", "import (s)", "first step (s)", "steady step (s)"]
-        header.append("first-use overhead (s)")
-        rows = [
-            [
-                entry["model"],
-                entry["cache"],
-                f"{entry['import_s']:.2f}",
-                f"{entry['first_step_s']:.3f}",
-                f"{entry['steady_step_s']:.4f}",
-                f"{entry['first_use_s']:.3f}",
-            ]
-            for entry in first_uses
-        ]
-        text += [
-            "",
-            "First use (a fresh process, Numba backend): the first training step minus a "
-            "steady one is the kernels' compile time (cold cache) or cache-load time (warm).",
-            "",
-            _timing.markdown_table(header, rows),
-        ]
-    return "\n".join(text)
-
-
-def save_chart(results, path) -> None:
-    """Seconds per epoch per model and implementation (left), inference rate (right)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    implementations = list(dict.fromkeys(k for r in results for k in r["median_epoch_s"]))
-    colors = {"numpy": "#9aa5b1", "numba": "#1f77b4", "torch": "#ee4c2c"}
-    labels = {"numpy": "ours (NumPy backend)", "numba": "ours (Numba backend)", "torch": "PyTorch"}
-    inference = [r for r in results if r["inference_samples_per_s"]]
-    figure, axes = plt.subplots(1, 2 if inference else 1, figsize=(11, 3.8), squeeze=False)
-    width = 0.8 / len(implementations)
-    panels = [(axes[0, 0], results, "median_epoch_s", "seconds per epoch (60000 images)")]
-    if inference:
-        panels.append((axes[0, 1], inference, "inference_samples_per_s", "predict: samples / s"))
-    for axis, rows, key, ylabel in panels:
-        for k, name in enumerate(implementations):
-            positions = [i + (k - (len(implementations) - 1) / 2) * width for i in range(len(rows))]
-            axis.bar(
-                positions,
-                [row[key][name] for row in rows],
-                width,
-                color=colors.get(name),
-                label=labels.get(name, name),
-            )
-        axis.set_xticks(range(len(rows)))
-        axis.set_xticklabels([f"{r['model']}\n(batch {r['batch_size']})" for r in rows], fontsize=8)
-        axis.set_yscale("log")
-        axis.set_ylabel(ylabel)
-        axis.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=80)
-    plt.close(figure)
+def ratios_of(result, backends, anchors) -> dict:
+    """ "ours/anchor" -> median seconds of ours / the anchor's (None: unavailable)."""
+    medians = result["median_epoch_s"]
+    return {
+        f"{ours}/{anchor}": (medians[ours] / medians[anchor] if medians.get(anchor) else None)
+        for ours in backends
+        for anchor in anchors
+    }
 
 
 def main(argv=None):
@@ -476,6 +376,13 @@ def main(argv=None):
         help="time this fraction of an epoch and scale (default 1; conv 0.1; quick 0.05)",
     )
     parser.add_argument("--backends", nargs="+", choices=["numba", "numpy"], default=None)
+    parser.add_argument(
+        "--anchors",
+        nargs="+",
+        choices=list(ANCHORS),
+        default=list(ANCHORS),
+        help="the other libraries' columns (default all)",
+    )
     parser.add_argument("--inference-samples", type=int, default=None, help="default 10000")
     parser.add_argument(
         "--first-use",
@@ -488,9 +395,16 @@ def main(argv=None):
         "--threads",
         type=int,
         default=DEFAULT_THREADS,
-        help="threads of every pool: ours (BLAS and Numba) and PyTorch's (default 2)",
+        help="threads of every pool: ours (BLAS and Numba), PyTorch's, XLA's (default 2)",
     )
-    parser.add_argument("--no-torch", action="store_true", help="ours only")
+    parser.add_argument(
+        "--peak-size",
+        type=int,
+        default=_timing.GEMM_PEAK_SIZE,
+        help="size n of the n^3 float32 GEMM that measures the peak (default 2048)",
+    )
+    parser.add_argument("--no-torch", action="store_true", help="no PyTorch columns")
+    parser.add_argument("--no-jax", action="store_true", help="no JAX column")
     parser.add_argument("--no-chart", action="store_true")
     parser.add_argument("--out", default=os.path.join("results", "benchmarks"))
     arguments = parser.parse_args(argv)
@@ -504,17 +418,35 @@ def main(argv=None):
     ]
     if nn.kernels.default_backend_name() != "numba":
         backends = [name for name in backends if name != "numba"] or ["numpy"]
-
-    torch = None if arguments.no_torch else _timing.import_torch()
+    anchors = [
+        name
+        for name in dict.fromkeys(arguments.anchors)
+        if not (arguments.no_torch and name.startswith("torch"))
+        and not (arguments.no_jax and name == "jax")
+    ]
+    wants_torch = any(name.startswith("torch") for name in anchors)
+    torch = _timing.import_torch() if wants_torch else None
+    jax = training_jax.import_jax(arguments.threads) if "jax" in anchors else None
+    libraries = {"torch": torch, "jax": jax}
     numba_threads = arguments.threads if "numba" in backends else None
     with _timing.thread_counts(torch, arguments.threads, numba_threads):
-        return _run(arguments, torch, models, backends, inference_samples, first_use_mode)
+        return _run(
+            arguments, libraries, anchors, models, backends, inference_samples, first_use_mode
+        )
 
 
-def _run(arguments, torch, models, backends, inference_samples, first_use_mode):
+def _run(arguments, libraries, anchors, models, backends, inference_samples, first_use_mode):
+    torch, jax = libraries["torch"], libraries["jax"]
     print(
         f"ours: {', '.join(backends)}; PyTorch: {'no' if torch is None else torch.__version__}; "
+        f"JAX: {'no' if jax is None else jax.__version__}; anchors: {', '.join(anchors) or '-'}; "
         f"{arguments.threads} thread(s) per pool"
+    )
+    peak = _timing.gemm_peak_best(arguments.threads, arguments.peak_size)
+    print(
+        f"float32 GEMM peak ({peak['size']}^3, {peak['threads']} thread(s)): "
+        f"{peak['gflops']:.1f} GFLOP/s",
+        flush=True,
     )
 
     results, fractions = [], {}
@@ -528,7 +460,14 @@ def _run(arguments, torch, models, backends, inference_samples, first_use_mode):
         fractions[model_name] = fraction
         print(f"{model_name}: timing {fraction:g} of an epoch per round", flush=True)
         result = run_model(
-            model_name, torch, backends, arguments.rounds, fraction, inference_samples
+            model_name,
+            libraries,
+            anchors,
+            backends,
+            arguments.rounds,
+            fraction,
+            inference_samples,
+            peak["gflops"],
         )
         result["epoch_fraction"] = fraction
         results.append(result)
@@ -539,46 +478,40 @@ def _run(arguments, torch, models, backends, inference_samples, first_use_mode):
             for cold in {"cold": [True], "warm": [False], "both": [True, False]}[first_use_mode]:
                 first_uses.append(first_use(model_name, cold, arguments.threads))
 
-    fraction_note = max(fractions.values()) if fractions else 1.0
-    text = format_tables(results, first_uses, fraction_note, arguments.rounds)
-    if len(set(fractions.values())) > 1:
-        timed = ", ".join(f"{name} {value:g}" for name, value in fractions.items())
-        text += f"\n\nEpoch fractions timed: {timed} (scaled to 60000 samples)."
+    notes = [training_jax.thread_note(jax, arguments.threads)] if jax is not None else []
+    text = training_report.format_tables(
+        results, first_uses, fractions, arguments.rounds, backends, anchors, peak, notes
+    )
     print("\n" + text)
     os.makedirs(arguments.out, exist_ok=True)
     with open(os.path.join(arguments.out, "training.md"), "w", encoding="utf-8") as handle:
         handle.write(text + "\n")
-    ratios = {}
-    for result in results:
-        medians = result["median_epoch_s"]
-        ratios[result["model"]] = {
-            f"{name}/torch": _ratio(medians[name], medians.get("torch"))
-            for name in medians
-            if name != "torch"
-        }
     _timing.write_json(
         os.path.join(arguments.out, "training.json"),
         {
             "benchmark": "training",
-            "machine": _timing.machine_info(torch),
+            "machine": machine.describe(torch),
             "settings": {
                 "models": models,
                 "rounds": arguments.rounds,
                 "epoch_samples": EPOCH_SAMPLES,
                 "epoch_fractions": fractions,
                 "backends": backends,
+                "anchors": anchors,
                 "threads": arguments.threads,
                 "torch_threads": None if torch is None else arguments.threads,
+                "jax": None if jax is None else jax.__version__,
                 "inference_samples": inference_samples,
                 "quick": arguments.quick,
             },
+            "gemm_peak": peak,
             "training": results,
-            "ratios": ratios,
+            "ratios": {r["model"]: ratios_of(r, backends, anchors) for r in results},
             "first_use": first_uses,
         },
     )
     if not arguments.no_chart and results:
-        save_chart(results, os.path.join(arguments.out, "training.png"))
+        training_report.save_chart(results, os.path.join(arguments.out, "training.png"))
     return results
 
 

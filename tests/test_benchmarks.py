@@ -7,6 +7,7 @@ machine; the tests check the files' structure and that every measurement is in t
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 
@@ -112,11 +113,13 @@ def _run_training(tmp_path, *arguments):
             "--rounds",
             "1",
             "--epoch-fraction",
-            "0.004",
+            "0.00427",  # 256 images: whole batches of 256 and 128, no partial-batch compile
             "--inference-samples",
             "64",
             "--first-use",
             "skip",
+            "--peak-size",
+            "256",
             "--out",
             str(out),
             *arguments,
@@ -127,45 +130,124 @@ def _run_training(tmp_path, *arguments):
     return out, data, markdown
 
 
-def test_training_quick_times_each_model_against_pytorch(tmp_path):
+# torch.compile takes tens of seconds per model on a small CPU: these runs leave it out,
+# and test_a_failed_compile_is_reported_unavailable checks its column's failure path.
+FAST_ANCHORS = ["torch", "torch-logits", "jax"]
+
+
+def _importable(name):
+    return importlib.util.find_spec(name) is not None
+
+
+def test_training_quick_times_each_model_against_each_anchor(tmp_path):
     models = ["dense", "conv"]
     backend = "numba" if "numba" in kernels.our_backends() else "numpy"  # one, to be quick
-    out, data, markdown = _run_training(tmp_path, "--models", *models, "--backends", backend)
-    torch_available = data["machine"]["torch"] is not None
-    implementations = [backend, *(["torch"] if torch_available else [])]
+    out, data, markdown = _run_training(
+        tmp_path, "--models", *models, "--backends", backend, "--anchors", *FAST_ANCHORS
+    )
+    available = [name for name in FAST_ANCHORS if _importable("jax" if name == "jax" else "torch")]
+    implementations = [backend, *available]
 
     assert data["benchmark"] == "training"
+    assert data["settings"]["anchors"] == FAST_ANCHORS
+    assert data["gemm_peak"]["gflops"] > 0 and data["gemm_peak"]["threads"] == 2
     assert [result["model"] for result in data["training"]] == models
     for result in data["training"]:
         assert sorted(result["median_epoch_s"]) == sorted(implementations)
+        assert set(result["unavailable"]) == set(FAST_ANCHORS) - set(available)
         assert all(len(values) == 1 for values in result["epoch_s"].values())
         assert result["samples_timed"] >= result["batch_size"]
         # Each round timed a fraction of an epoch: the seconds are scaled to 60000 images.
         assert result["scale_to_epoch"] == pytest.approx(60000 / result["samples_timed"])
         assert set(result["inference_samples_per_s"]) == set(implementations)
         assert all(rate > 0 for rate in result["inference_samples_per_s"].values())
-        ratios = data["ratios"][result["model"]]
+        assert [entry["implementation"] for entry in result["anchor_first_use"]] == available
+        line = result["roofline"]
+        assert line["limit_s"] == pytest.approx(
+            line["flops"]["total"] / (data["gemm_peak"]["gflops"] * 1e9)
+        )
         for name in implementations:
-            if name == "torch" or not torch_available:
-                continue
-            expected = result["median_epoch_s"][name] / result["median_epoch_s"]["torch"]
-            assert ratios[f"{name}/torch"] == pytest.approx(expected)
+            expected = line["limit_s"] / result["median_epoch_s"][name]
+            assert line["fraction_of_limit"][name] == pytest.approx(expected)
+        ratios = data["ratios"][result["model"]]
+        assert set(ratios) == {f"{backend}/{name}" for name in FAST_ANCHORS}
+        for name in FAST_ANCHORS:
+            expected = (
+                result["median_epoch_s"][backend] / result["median_epoch_s"][name]
+                if name in available
+                else None
+            )
+            assert ratios[f"{backend}/{name}"] == pytest.approx(expected)
+    dense = data["training"][0]["roofline"]["flops"]
+    assert dense["total"] == 5 * 2 * 60000 * 784 * 32
     rows = _table_rows(markdown)
     training_rows = [row for row in rows if row[0] in models and row[1] in ("256", "128")]
-    assert [row[0] for row in training_rows] == models * 2  # training table, inference table
+    # seconds, ratios, roofline, inference rates, inference ratios
+    assert [row[0] for row in training_rows] == models * 5
+    assert rows[0] == [
+        "model",
+        "batch",
+        *(f"{name} (s/epoch)" for name in [backend, *FAST_ANCHORS]),
+    ]
     assert "scaled to 60000 samples" in markdown
     assert (out / "training.png").stat().st_size > 1000
 
 
-def test_training_without_torch_reports_ours_only(tmp_path, monkeypatch):
+def test_training_without_torch_or_jax_reports_ours_and_the_reasons(tmp_path, monkeypatch):
     _without_torch(monkeypatch)
-    out, data, markdown = _run_training(tmp_path, "--models", "dense", "--no-chart")
+    monkeypatch.setitem(sys.modules, "jax", None)
+    out, data, markdown = _run_training(
+        tmp_path, "--models", "dense", "--anchors", *FAST_ANCHORS, "--no-chart"
+    )
     (result,) = data["training"]
     assert sorted(result["median_epoch_s"]) == sorted(_expected_implementations(False))
+    assert result["unavailable"] == {
+        "torch": "PyTorch is not installed",
+        "torch-logits": "PyTorch is not installed",
+        "jax": "JAX is not installed",
+    }
     assert data["settings"]["torch_threads"] is None
     assert all(value is None for value in data["ratios"]["dense"].values())
-    assert "PyTorch" not in markdown
+    assert "jax (dense): JAX is not installed" in markdown
     assert not (out / "training.png").exists()
+
+
+def test_no_torch_and_no_jax_leave_those_columns_out(tmp_path):
+    out, data, markdown = _run_training(
+        tmp_path, "--models", "dense", "--backends", "numpy", "--no-torch", "--no-jax", "--no-chart"
+    )
+    assert data["settings"]["anchors"] == []
+    assert list(data["training"][0]["median_epoch_s"]) == ["numpy"]
+    assert data["ratios"]["dense"] == {}
+    assert "torch" not in markdown and "jax" not in markdown
+
+
+@pytest.mark.skipif(not _importable("torch"), reason="needs PyTorch")
+def test_a_failed_compile_is_reported_unavailable(tmp_path, monkeypatch):
+    torch = training._timing.import_torch()
+
+    def failing_compile(function, **options):
+        def compiled(*args):
+            raise RuntimeError("InductorError: no C++ compiler\nsecond line")
+
+        return compiled
+
+    monkeypatch.setattr(torch, "compile", failing_compile)
+    out, data, markdown = _run_training(
+        tmp_path, "--models", "dense", "--backends", "numpy", "--anchors", "torch-compile"
+    )
+    (result,) = data["training"]
+    reason = "RuntimeError: InductorError: no C++ compiler"
+    assert result["unavailable"] == {"torch-compile": reason}
+    assert list(result["median_epoch_s"]) == ["numpy"]
+    assert data["ratios"]["dense"] == {"numpy/torch-compile": None}
+    assert f"torch-compile (dense): {reason}" in markdown
+    assert _table_rows(markdown)[1] == [
+        "dense",
+        "256",
+        "{:.3f}".format(result["median_epoch_s"]["numpy"]),
+        "n/a",
+    ]
 
 
 @pytest.mark.skipif("numba" not in kernels.our_backends(), reason="needs Numba")
