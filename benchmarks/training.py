@@ -429,10 +429,14 @@ def main(argv=None):
     jax = training_jax.import_jax(arguments.threads) if "jax" in anchors else None
     libraries = {"torch": torch, "jax": jax}
     numba_threads = arguments.threads if "numba" in backends else None
-    with _timing.thread_counts(torch, arguments.threads, numba_threads):
-        return _run(
-            arguments, libraries, anchors, models, backends, inference_samples, first_use_mode
-        )
+    previous_backend = nn.kernels.backend_name()
+    try:
+        with _timing.thread_counts(torch, arguments.threads, numba_threads):
+            return _run(
+                arguments, libraries, anchors, models, backends, inference_samples, first_use_mode
+            )
+    finally:
+        nn.kernels.set_backend(previous_backend)  # main() may be called from tests or scripts
 
 
 def _run(arguments, libraries, anchors, models, backends, inference_samples, first_use_mode):

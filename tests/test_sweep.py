@@ -114,6 +114,19 @@ def test_a_serial_sweep_repeats_exactly_and_its_seed_matters():
         assert record["test_loss"] == pytest.approx(record["history"]["loss"][-1], rel=0.5)
 
 
+def test_a_trial_on_another_kernel_backend_gives_the_callers_backend_back():
+    from nn_core import kernels
+
+    pytest.importorskip("numba")
+    before = kernels.backend_name()
+    other = "numpy" if before == "numba" else "numba"
+    config = sweep.grid({**TINY, "code_size": [2], "layers": [1]})[0]
+    data = sweep.load_sweep_data("mnist", limit=100)
+    record = sweep.run_trial(config, data, epochs=1, backend=other)
+    assert record["epochs_run"] == 1
+    assert kernels.backend_name() == before
+
+
 def test_a_sweep_stopped_after_its_first_trial_resumes_without_repeating_it(tmp_path):
     results = tmp_path / "sweep.jsonl"
 

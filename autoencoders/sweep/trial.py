@@ -110,8 +110,16 @@ def run_trial(
     "psnr_db", "params", "seconds", "epochs_run", "val_loss", "seed", "evaluated_on",
     "history"}; seconds is the trial's wall time (building, training, evaluating).
     """
+    previous = nn.kernels.backend_name()
     if backend is not None:
         nn.kernels.set_backend(backend)
+    try:
+        return _train_and_evaluate(config, data, epochs, batch_size, sweep_seed, report)
+    finally:
+        nn.kernels.set_backend(previous)  # a serial sweep leaves the caller's backend as it was
+
+
+def _train_and_evaluate(config, data, epochs, batch_size, sweep_seed, report) -> dict:
     seed = trial_seed(config, sweep_seed)
     cls, options = model_options(_train_args(config, seed))
     with threads.limit(blas=1, numba=1):
