@@ -20,6 +20,7 @@ from __future__ import annotations
 import collections
 import itertools
 import re
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -27,6 +28,8 @@ import numpy as np
 from ..validation import check_finite, check_numeric_dtype
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from ..functional.tensor import Node
 
 _FLOAT_DTYPES = (np.dtype("float32"), np.dtype("float64"))
@@ -34,7 +37,7 @@ _FLOAT_DTYPES = (np.dtype("float32"), np.dtype("float64"))
 _name_counters: dict[str, itertools.count] = collections.defaultdict(itertools.count)
 
 
-def as_float_dtype(dtype) -> np.dtype:
+def as_float_dtype(dtype: Any) -> np.dtype:
     """Return ``dtype`` as a NumPy float32/float64 dtype, or raise ValueError."""
     try:
         resolved = np.dtype(dtype)
@@ -45,7 +48,7 @@ def as_float_dtype(dtype) -> np.dtype:
     return resolved
 
 
-def format_shape(shape) -> str:
+def format_shape(shape: Sequence[int]) -> str:
     """``(784,)`` -> ``"(N, 784)"``: a shape with its batch axis, as users print it."""
     return "(N, " + ", ".join(str(d) for d in shape) + ")"
 
@@ -105,18 +108,18 @@ class Layer:
         return self.forward(inputs, training=bool(training))
 
     # ------------------------------------------------------------------ building
-    def build(self, input_shape, dtype="float32"):
+    def build(self, input_shape: Sequence[int], dtype: Any = "float32") -> None:
         """Create parameters for inputs of ``input_shape`` (no batch axis) in ``dtype``."""
         self.input_shape = tuple(int(d) for d in input_shape)
         self.dtype = as_float_dtype(dtype)
         self.output_shape = tuple(self.compute_output_shape(self.input_shape))
         self.built = True
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Sequence[int]) -> tuple[int, ...]:
         """Shape of one output sample for one input sample of ``input_shape``."""
         return tuple(input_shape)
 
-    def set_rng(self, rng: np.random.Generator):
+    def set_rng(self, rng: np.random.Generator) -> None:
         """Give this layer its own random generator (initialisation, dropout, noise)."""
         self.rng = rng
 
@@ -157,12 +160,16 @@ class Layer:
         return x
 
     # ------------------------------------------------------------------ contract
-    def forward(self, x, training=False):  # pragma: no cover - every layer overrides
+    def forward(
+        self, x: np.ndarray, training: bool = False
+    ) -> np.ndarray:  # pragma: no cover - every layer overrides
         """x (N, ...) -> y (N, ...). Never writes into x: ``fit(x, x)`` passes one batch
         array as both the inputs and the targets."""
         raise NotImplementedError
 
-    def backward(self, grad_output):  # pragma: no cover - every layer overrides
+    def backward(
+        self, grad_output: np.ndarray
+    ) -> np.ndarray:  # pragma: no cover - every layer overrides
         raise NotImplementedError
 
     def penalty(self) -> float:
@@ -170,11 +177,11 @@ class Layer:
         return 0.0
 
     @property
-    def final_activation(self):
+    def final_activation(self) -> Layer | None:
         """The activation applied last by this layer, or None (see ``backward_from_logits``)."""
         return None
 
-    def backward_from_logits(self, grad_logits):
+    def backward_from_logits(self, grad_logits: np.ndarray) -> np.ndarray:
         """Backward pass that starts below this layer's final activation.
 
         Used by models to fuse a sigmoid output with binary cross-entropy: the
@@ -191,7 +198,7 @@ class Layer:
         return {"name": self.name}
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls, config: dict) -> Self:
         return cls(**config)
 
     # ------------------------------------------------------------------ weights
@@ -209,7 +216,7 @@ class Layer:
         self._require_built("get_weights")
         return [array.copy() for array in self.weight_arrays()]
 
-    def set_weights(self, weights):
+    def set_weights(self, weights: Iterable[np.ndarray]) -> None:
         """Copy ``weights`` (same order and shapes as ``get_weights``) into the live arrays."""
         self._require_built("set_weights")
         targets = self.weight_arrays()
