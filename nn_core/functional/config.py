@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from .input_layer import InputLayer
 
 if TYPE_CHECKING:
+    from ..layers.base import Layer
     from .tensor import SymbolicTensor
 
 
@@ -62,6 +63,7 @@ def graph_from_config(model_class, config: dict):
     layers = {}
     for position, entry in enumerate(_list(config, "layers")):
         name = entry["class_name"]
+        layer: Layer
         if name == "InputLayer":
             layer = InputLayer(**entry["config"])
         else:

@@ -1,5 +1,7 @@
 """Layers: each a small class with ``build``, ``forward``, ``backward``, ``params``, ``grads``."""
 
+from __future__ import annotations
+
 from .activations import (
     ELU,
     Activation,
@@ -65,7 +67,7 @@ __all__ = [
 ]
 
 
-def layer_class(class_name: str):
+def layer_class(class_name: str) -> type[Layer]:
     """The layer class called ``class_name`` (for rebuilding saved models)."""
     from .._names import unknown_name_error
     from ..functional import Model

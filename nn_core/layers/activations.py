@@ -4,6 +4,10 @@ Each keeps what its derivative needs: the input ``x`` (ReLU, LeakyReLU, Softplus
 or the output ``y`` (Sigmoid, Tanh, Softmax), and has no parameters.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from .. import kernels
@@ -15,10 +19,10 @@ class Activation(Layer):
     """Base of the parameter-free activations. ``final_activation`` is the layer itself."""
 
     @property
-    def final_activation(self):
+    def final_activation(self) -> Activation:
         return self
 
-    def backward_from_logits(self, grad_logits):
+    def backward_from_logits(self, grad_logits: np.ndarray) -> np.ndarray:
         return grad_logits
 
     def flops(self) -> int:
@@ -28,12 +32,12 @@ class Activation(Layer):
 class ReLU(Activation):
     """y = max(x, 0).  Backward: dL/dx = dL/dy * [x > 0], shape (N, ...)."""
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = self._prepare_input(x)
         self.inputs = x
         return kernels.relu(x)
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         return kernels.relu_backward(self.inputs, grad_output)
 
 
@@ -45,21 +49,21 @@ class LeakyReLU(Activation):
     ``alpha`` defaults to 0.3 as in Keras's LeakyReLU layer (PyTorch: 0.01).
     """
 
-    def __init__(self, alpha=0.3, name=None):
+    def __init__(self, alpha: float = 0.3, name: str | None = None):
         super().__init__(name=name)
         if not _is_finite_number(alpha) or alpha < 0:
             raise ValueError(f"LeakyReLU: alpha must be a finite number >= 0, got {alpha!r}")
         self.alpha = float(alpha)
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = self._prepare_input(x)
         self.inputs = x
         return kernels.leaky_relu(x, self.alpha)
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         return kernels.leaky_relu_backward(self.inputs, grad_output, self.alpha)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "alpha": self.alpha}
 
 
@@ -72,13 +76,13 @@ class Sigmoid(Activation):
     cross-entropy computes the loss from these logits (see ``losses``).
     """
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = self._prepare_input(x)
         self.inputs = x
         self.outputs = kernels.sigmoid(x)
         return self.outputs
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         return kernels.sigmoid_backward(self.outputs, grad_output)
 
 
@@ -88,12 +92,12 @@ class Tanh(Activation):
     x, y, dL/dy, dL/dx: (N, ...), all of the same shape (element-wise).
     """
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = self._prepare_input(x)
         self.outputs = kernels.tanh(x)
         return self.outputs
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         return kernels.tanh_backward(self.outputs, grad_output)
 
 
@@ -103,12 +107,12 @@ class Softplus(Activation):
     x, y, dL/dy, dL/dx: (N, ...), all of the same shape (element-wise).
     """
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = self._prepare_input(x)
         self.inputs = x
         return kernels.softplus(x)
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         return kernels.softplus_backward(self.inputs, grad_output)
 
 
@@ -118,22 +122,22 @@ class ELU(Activation):
     x, y, dL/dy, dL/dx: (N, ...), all of the same shape (element-wise).
     """
 
-    def __init__(self, alpha=1.0, name=None):
+    def __init__(self, alpha: float = 1.0, name: str | None = None):
         super().__init__(name=name)
         if not _is_finite_number(alpha) or alpha < 0:
             raise ValueError(f"ELU: alpha must be a finite number >= 0, got {alpha!r}")
         self.alpha = float(alpha)
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = self._prepare_input(x)
         self.inputs = x
         self.outputs = kernels.elu(x, self.alpha)
         return self.outputs
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         return kernels.elu_backward(self.inputs, self.outputs, grad_output, self.alpha)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "alpha": self.alpha}
 
 
@@ -147,13 +151,13 @@ class Softmax(Activation):
     cross-entropy computes the loss from these logits (see ``losses``).
     """
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = self._prepare_input(x)
         self.inputs = x
         self.outputs = kernels.softmax(x)
         return self.outputs
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         return kernels.softmax_backward(self.outputs, grad_output)
 
 
@@ -163,10 +167,10 @@ class Linear(Activation):
     Backward: dL/dx = dL/dy.  x, y, dL/dy, dL/dx: (N, ...), all of the same shape.
     """
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         return self._prepare_input(x)
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         return grad_output
 
     def flops(self) -> int:
@@ -185,7 +189,7 @@ ACTIVATIONS = {
 }
 
 
-def get_activation(identifier):
+def get_activation(identifier: str | Activation | None) -> Activation:
     """A new activation layer from a name (``"relu"``), None (linear) or an Activation."""
     if identifier is None:
         return Linear()
@@ -196,14 +200,14 @@ def get_activation(identifier):
     raise unknown_name_error("activation", identifier, ACTIVATIONS)
 
 
-def activation_config(activation: Activation) -> dict:
+def activation_config(activation: Activation) -> dict[str, Any]:
     """Config of an activation owned by another layer (Dense, Conv2D): class and args."""
     config = activation.get_config()
     config.pop("name")
     return {"class_name": type(activation).__name__, "config": config}
 
 
-def activation_from_config(config):
+def activation_from_config(config: str | dict[str, Any] | None) -> Activation:
     """Inverse of ``activation_config``; also accepts a plain name."""
     if isinstance(config, str) or config is None:
         return get_activation(config)
