@@ -1,5 +1,10 @@
 """Batch normalisation (Ioffe and Szegedy, 2015) over every axis but the last, as Keras."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 from .. import allocation, kernels
@@ -33,7 +38,14 @@ class BatchNormalization(Layer):
     weight list holds the params followed by the buffers, the Keras order.
     """
 
-    def __init__(self, momentum=0.99, epsilon=1e-3, center=True, scale=True, name=None):
+    def __init__(
+        self,
+        momentum: float = 0.99,
+        epsilon: float = 1e-3,
+        center: bool = True,
+        scale: bool = True,
+        name: str | None = None,
+    ):
         super().__init__(name=name)
         if not _is_real_number(momentum) or not 0 <= momentum <= 1:
             raise ValueError(
@@ -54,7 +66,7 @@ class BatchNormalization(Layer):
         self.scale = bool(scale)
         self.buffers: dict[str, np.ndarray] = {}
 
-    def build(self, input_shape, dtype="float32"):
+    def build(self, input_shape: Sequence[int], dtype: Any = "float32") -> None:
         if len(input_shape) < 1:
             raise ValueError(
                 f"layer {self.name!r} (BatchNormalization) needs inputs with a channel axis, "
@@ -77,7 +89,7 @@ class BatchNormalization(Layer):
         self._unit_scale = np.ones(channels, dtype=self.dtype)
         self._zero_offset = np.zeros(channels, dtype=self.dtype)
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """x: (N, ..., C) -> y: (N, ..., C); see the class docstring for the two modes."""
         x = self._prepare_input(x)
         rows = x.reshape(-1, x.shape[-1])  # (M, C): every axis but the last is normalised
@@ -92,7 +104,7 @@ class BatchNormalization(Layer):
         )
         return outputs.reshape(x.shape)
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """g = dL/dy (N, ..., C) -> dL/dx (N, ..., C); sums run over the M rows per channel.
 
         dL/dgamma = sum(g * xhat) (C,), dL/dbeta = sum(g) (C,), xhat = normalised input.
@@ -139,7 +151,7 @@ class BatchNormalization(Layer):
         per_element = 2 + int(self.scale) + int(self.center)
         return per_element * int(np.prod(self.output_shape))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
             "momentum": self.momentum,

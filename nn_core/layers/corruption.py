@@ -5,6 +5,10 @@ noise) with the layer's own generator (so a model seed fixes the noise), while t
 still compares the output with the clean target.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from .base import Layer
@@ -20,7 +24,13 @@ class ClippedGaussianNoise(GaussianNoise):
     dL/dy after an inference forward.
     """
 
-    def __init__(self, stddev, clip_min=0.0, clip_max=1.0, name=None):
+    def __init__(
+        self,
+        stddev: float,
+        clip_min: float = 0.0,
+        clip_max: float = 1.0,
+        name: str | None = None,
+    ):
         super().__init__(stddev, name=name)
         for arg_name, value in (("clip_min", clip_min), ("clip_max", clip_max)):
             if (
@@ -38,9 +48,10 @@ class ClippedGaussianNoise(GaussianNoise):
             )
         self.clip_min = float(clip_min)
         self.clip_max = float(clip_max)
-        self._inside = None  # [clip_min < x + noise < clip_max] of the last training forward
+        # [clip_min < x + noise < clip_max] of the last training forward
+        self._inside: np.ndarray | None = None
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         noisy = super().forward(x, training)  # x + noise (training), x (inference)
         if not training:
             self._inside = None
@@ -48,12 +59,12 @@ class ClippedGaussianNoise(GaussianNoise):
         self._inside = (noisy > self.clip_min) & (noisy < self.clip_max)
         return np.clip(noisy, self.clip_min, self.clip_max)
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         if self._inside is None:
             return grad_output
         return grad_output * self._inside
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "clip_min": self.clip_min, "clip_max": self.clip_max}
 
 
@@ -66,7 +77,7 @@ class MaskingNoise(Layer):
     dL/dx = dL/dy * mask after a training forward, dL/dy after an inference forward.
     """
 
-    def __init__(self, fraction, name=None):
+    def __init__(self, fraction: float, name: str | None = None):
         super().__init__(name=name)
         if (
             isinstance(fraction, bool)
@@ -75,9 +86,9 @@ class MaskingNoise(Layer):
         ):
             raise ValueError(f"MaskingNoise: fraction must be a number in [0, 1), got {fraction!r}")
         self.fraction = float(fraction)
-        self._mask = None  # the mask of the last training forward
+        self._mask: np.ndarray | None = None  # the mask of the last training forward
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = self._prepare_input(x)
         if not training or self.fraction == 0:
             self._mask = None
@@ -86,7 +97,7 @@ class MaskingNoise(Layer):
         self._mask = (self.rng.random(x.shape) >= self.fraction).astype(self.dtype)
         return x * self._mask
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         if self._mask is None:
             return grad_output
         return grad_output * self._mask
@@ -95,5 +106,5 @@ class MaskingNoise(Layer):
         """One multiplication per unit (during training)."""
         return int(np.prod(self.output_shape)) if self.output_shape else 0
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "fraction": self.fraction}
