@@ -1,9 +1,16 @@
 """ContractiveDense: a Dense code layer with the contractive penalty of Rifai et al. (2011)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from .activations import ReLU, Sigmoid
 from .dense import Dense
+
+if TYPE_CHECKING:
+    from .activations import Activation
 
 
 class ContractiveDense(Dense):
@@ -26,7 +33,13 @@ class ContractiveDense(Dense):
     Other keyword arguments as in ``Dense``.
     """
 
-    def __init__(self, units, activation="sigmoid", contractive_weight=1e-4, **kwargs):
+    def __init__(
+        self,
+        units: int,
+        activation: str | Activation = "sigmoid",
+        contractive_weight: float = 1e-4,
+        **kwargs: Any,
+    ):
         super().__init__(units, activation=activation, **kwargs)
         if not isinstance(self.activation, (Sigmoid, ReLU)):
             raise ValueError(
@@ -59,7 +72,7 @@ class ContractiveDense(Dense):
         self._contractive_penalty = self.contractive_weight * float(frobenius) / len(outputs)
         return outputs
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """dL/dh (N, units) -> dL/dx (N, in), with the penalty's dP/dh and dP/dW added."""
         if isinstance(self.activation, Sigmoid):
             scale = 2 * self.contractive_weight / len(self.code)
@@ -79,8 +92,8 @@ class ContractiveDense(Dense):
         return super().penalty() + self._contractive_penalty
 
     @property
-    def final_activation(self):
+    def final_activation(self) -> None:
         return None  # the penalty needs dL/dh, which the fused sigmoid + BCE shortcut skips
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "contractive_weight": self.contractive_weight}

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 from .. import kernels
 from . import _spatial
 from .weighted import WeightedLayer
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .activations import Activation
 
 
 class Conv2D(WeightedLayer):
@@ -28,12 +36,12 @@ class Conv2D(WeightedLayer):
 
     def __init__(
         self,
-        filters,
-        kernel_size,
-        strides=(1, 1),
-        padding="valid",
-        activation=None,
-        **kwargs,
+        filters: int,
+        kernel_size: int | Sequence[int],
+        strides: int | Sequence[int] = (1, 1),
+        padding: str = "valid",
+        activation: str | Activation | None = None,
+        **kwargs: Any,
     ):
         super().__init__(activation=activation, **kwargs)
         self.filters = _spatial.as_positive_int(self, "filters", filters)
@@ -41,7 +49,7 @@ class Conv2D(WeightedLayer):
         self.strides = _spatial.as_pair(self, "strides", strides)
         self.padding = _spatial.as_padding_mode(self, padding)
 
-    def build(self, input_shape, dtype="float32"):
+    def build(self, input_shape: Sequence[int], dtype: Any = "float32") -> None:
         super().build(input_shape, dtype)  # checks the shape through compute_output_shape
         height, width, channels = self.input_shape
         self.padding_amounts = _spatial.explicit_padding(
@@ -49,7 +57,7 @@ class Conv2D(WeightedLayer):
         )
         self._build_weights((*self.kernel_size, channels, self.filters), (self.filters,))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Sequence[int]) -> tuple[int, ...]:
         _spatial.check_image_shape(self, input_shape)
         _spatial.check_window_fits(self, input_shape, self.kernel_size, self.padding)
         output_hw = _spatial.window_output_hw(
@@ -57,7 +65,7 @@ class Conv2D(WeightedLayer):
         )
         return (*output_hw, self.filters)
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """x: (N, H, W, C) -> y: (N, OH, OW, filters)."""
         x = self._prepare_input(x)
         self.inputs = x
@@ -67,7 +75,8 @@ class Conv2D(WeightedLayer):
         )
         return self._activate(z, training)
 
-    def backward_from_logits(self, grad_logits):
+    # None (no dL/dx) when input_gradient_needed is False: the contract's ndarray otherwise
+    def backward_from_logits(self, grad_logits: np.ndarray) -> np.ndarray | None:  # type: ignore[override]
         """Given dL/dz (N, OH, OW, F) for z = im2col(x) @ W + b (W = kernel as (kh*kw*C, F)):
 
         dL/dW = im2col(x).T @ dL/dz  (kh, kw, C, F);  dL/db = sum over N, OH, OW of dL/dz
@@ -94,7 +103,7 @@ class Conv2D(WeightedLayer):
         multiply_adds = out_h * out_w * kernel_h * kernel_w * self.input_shape[2] * self.filters
         return 2 * multiply_adds + self.activation.flops()
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         # Lists, so that the config survives a JSON round trip unchanged.
         return {
             **super().get_config(),

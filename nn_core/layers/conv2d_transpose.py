@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 from .. import kernels
 from . import _spatial
 from .weighted import WeightedLayer
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .activations import Activation
 
 
 class Conv2DTranspose(WeightedLayer):
@@ -31,12 +39,12 @@ class Conv2DTranspose(WeightedLayer):
 
     def __init__(
         self,
-        filters,
-        kernel_size,
-        strides=(1, 1),
-        padding="valid",
-        activation=None,
-        **kwargs,
+        filters: int,
+        kernel_size: int | Sequence[int],
+        strides: int | Sequence[int] = (1, 1),
+        padding: str = "valid",
+        activation: str | Activation | None = None,
+        **kwargs: Any,
     ):
         super().__init__(activation=activation, **kwargs)
         self.filters = _spatial.as_positive_int(self, "filters", filters)
@@ -44,7 +52,7 @@ class Conv2DTranspose(WeightedLayer):
         self.strides = _spatial.as_pair(self, "strides", strides)
         self.padding = _spatial.as_padding_mode(self, padding)
 
-    def build(self, input_shape, dtype="float32"):
+    def build(self, input_shape: Sequence[int], dtype: Any = "float32") -> None:
         super().build(input_shape, dtype)  # checks the shape through compute_output_shape
         channels = self.input_shape[2]
         self.output_hw = self.output_shape[:2]
@@ -54,7 +62,7 @@ class Conv2DTranspose(WeightedLayer):
         )
         self._build_weights((*self.kernel_size, self.filters, channels), (self.filters,))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Sequence[int]) -> tuple[int, ...]:
         _spatial.check_image_shape(self, input_shape)
         output_hw = [
             size * stride + (max(kernel - stride, 0) if self.padding == "valid" else 0)
@@ -64,7 +72,7 @@ class Conv2DTranspose(WeightedLayer):
         ]
         return (*output_hw, self.filters)
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """x: (N, H, W, C) -> y: (N, OH, OW, filters)."""
         x = self._prepare_input(x)
         self.inputs = x
@@ -74,7 +82,8 @@ class Conv2DTranspose(WeightedLayer):
         )
         return self._activate(z, training)
 
-    def backward_from_logits(self, grad_logits):
+    # None (no dL/dx) when input_gradient_needed is False: the contract's ndarray otherwise
+    def backward_from_logits(self, grad_logits: np.ndarray) -> np.ndarray | None:  # type: ignore[override]
         """Given dL/dz (N, OH, OW, F) for z = A^T x + b, A the Conv2D with this kernel:
 
         dL/dx = A dL/dz = conv2d(dL/dz, kernel)  (N, H, W, C);
@@ -100,7 +109,7 @@ class Conv2DTranspose(WeightedLayer):
         multiply_adds = height * width * kernel_h * kernel_w * channels * self.filters
         return 2 * multiply_adds + self.activation.flops()
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         # Lists, so that the config survives a JSON round trip unchanged.
         return {
             **super().get_config(),
