@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import allocation, kernels
-from .base import Layer, format_shape
+from .base import format_shape
 from .dense import Dense
 from .weighted import WeightedLayer
 
 if TYPE_CHECKING:
     from ..regularizers import Regularizer
     from .activations import Activation
+    from .base import Layer
 
 
 class DenseTransposed(WeightedLayer):

@@ -16,16 +16,16 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from .. import allocation, initializers, regularizers
-from .activations import Activation, activation_config, activation_from_config, get_activation
+from .activations import activation_config, activation_from_config, get_activation
 from .base import Layer
 
 if TYPE_CHECKING:
+    import numpy as np
     from typing_extensions import Self
 
     from ..regularizers import Regularizer
+    from .activations import Activation
 
 
 class WeightedLayer(Layer):
