@@ -1,9 +1,17 @@
 """Fully connected layer."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from .. import kernels
 from .weighted import WeightedLayer
+
+if TYPE_CHECKING:
+    from .activations import Activation
 
 
 class Dense(WeightedLayer):
@@ -19,13 +27,13 @@ class Dense(WeightedLayer):
     #: during a training step): backward then skips the product dL/dz @ W.T, returns None.
     input_gradient_needed = True
 
-    def __init__(self, units, activation=None, **kwargs):
+    def __init__(self, units: int, activation: str | Activation | None = None, **kwargs: Any):
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
             raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
         super().__init__(activation=activation, **kwargs)
         self.units = int(units)
 
-    def build(self, input_shape, dtype="float32"):
+    def build(self, input_shape: Sequence[int], dtype: Any = "float32") -> None:
         if len(input_shape) != 1:
             raise ValueError(
                 f"layer {self.name!r} (Dense) expects inputs of shape (N, features), got "
@@ -34,17 +42,18 @@ class Dense(WeightedLayer):
         super().build(input_shape, dtype)
         self._build_weights((self.input_shape[0], self.units), (self.units,))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Sequence[int]) -> tuple[int, ...]:
         return (self.units,)
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = self._prepare_input(x)
         self.inputs = x
         bias = self.params["bias"] if self.use_bias else 0
         z = kernels.dense_forward(x, self.params["kernel"], bias)
         return self._activate(z, training)
 
-    def backward_from_logits(self, grad_logits):
+    # None (no dL/dx) when input_gradient_needed is False: the contract's ndarray otherwise
+    def backward_from_logits(self, grad_logits: np.ndarray) -> np.ndarray | None:  # type: ignore[override]
         """Given dL/dz (N, units) for z = x @ W + b:
 
         dL/dW = x.T @ dL/dz  (in, units);  dL/db = sum over N of dL/dz  (units,);
@@ -66,5 +75,5 @@ class Dense(WeightedLayer):
     def flops(self) -> int:
         return 2 * self.input_shape[0] * self.units + self.activation.flops()
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "units": self.units}

@@ -9,12 +9,20 @@ bias, and its share of dL/dW is added into the tied layer's ``grads["kernel"]``,
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from .. import allocation, kernels
 from .base import format_shape
 from .dense import Dense
 from .weighted import WeightedLayer
+
+if TYPE_CHECKING:
+    from ..regularizers import Regularizer
+    from .activations import Activation
+    from .base import Layer
 
 
 class DenseTransposed(WeightedLayer):
@@ -35,13 +43,13 @@ class DenseTransposed(WeightedLayer):
 
     def __init__(
         self,
-        tied_to,
-        activation=None,
-        output_size=None,
-        use_bias=True,
-        bias_initializer="zeros",
-        activity_regularizer=None,
-        name=None,
+        tied_to: Dense | str,
+        activation: str | Activation | None = None,
+        output_size: int | None = None,
+        use_bias: bool = True,
+        bias_initializer: str | Callable[..., np.ndarray] = "zeros",
+        activity_regularizer: str | dict[str, Any] | Regularizer | None = None,
+        name: str | None = None,
     ):
         super().__init__(
             activation=activation,
@@ -64,10 +72,10 @@ class DenseTransposed(WeightedLayer):
                 f"DenseTransposed: output_size must be a positive integer or None, got "
                 f"{output_size!r}"
             )
-        self.tied_to = tied_to
+        self.tied_to: Dense | str = tied_to
         self.output_size = None if output_size is None else int(output_size)
 
-    def _tied_layer(self, built=True) -> Dense:
+    def _tied_layer(self, built: bool = True) -> Dense:
         if isinstance(self.tied_to, str):
             raise ValueError(
                 f"layer {self.name!r} (DenseTransposed) is tied to a layer named "
@@ -81,7 +89,7 @@ class DenseTransposed(WeightedLayer):
             )
         return self.tied_to
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Sequence[int]) -> tuple[int, ...]:
         tied = self._tied_layer(built=self.output_size is None)
         if tuple(input_shape) != (tied.units,):
             raise ValueError(
@@ -91,18 +99,18 @@ class DenseTransposed(WeightedLayer):
             )
         return tied.input_shape if self.output_size is None else (self.output_size,)
 
-    def build(self, input_shape, dtype="float32"):
+    def build(self, input_shape: Sequence[int], dtype: Any = "float32") -> None:
         super().build(input_shape, dtype)  # checks the shape through compute_output_shape
         if self._tied_layer(built=False).built:
             self._check_tied_layer()
-        arrays = {}
+        arrays: dict[str, np.ndarray] = {}
         if self.use_bias:
             allocation.claim(self, self.output_shape)
             arrays["bias"] = self.bias_initializer(self.output_shape, self.rng, self.dtype)
         self._init_params(**arrays)
         self.activation.build(self.output_shape, self.dtype)
 
-    def _check_tied_layer(self):
+    def _check_tied_layer(self) -> Dense:
         tied = self._tied_layer()
         if tied.input_shape != self.output_shape:
             raise ValueError(
@@ -118,11 +126,11 @@ class DenseTransposed(WeightedLayer):
         return tied
 
     @property
-    def kernel(self):
+    def kernel(self) -> np.ndarray:
         """The tied kernel W, (in, units): the tied Dense layer's own array, not a copy."""
         return self._check_tied_layer().params["kernel"]
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """x: (N, units) -> y: (N, in)."""
         x = self._prepare_input(x)
         self.inputs = x
@@ -130,7 +138,7 @@ class DenseTransposed(WeightedLayer):
         z = kernels.dense_forward(x, self.kernel.T, bias)
         return self._activate(z, training)
 
-    def backward_from_logits(self, grad_logits):
+    def backward_from_logits(self, grad_logits: np.ndarray) -> np.ndarray:
         """Given dL/dz (N, in) for z = x @ W.T + b:
 
         dL/dW = dL/dz.T @ x  (in, units), added into the tied layer's grads["kernel"];
@@ -149,7 +157,7 @@ class DenseTransposed(WeightedLayer):
     def flops(self) -> int:
         return 2 * self.input_shape[0] * self.output_shape[0] + self.activation.flops()
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         for key in ("kernel_initializer", "kernel_regularizer"):
             config.pop(key)
@@ -164,7 +172,7 @@ class DenseTransposed(WeightedLayer):
         }
 
 
-def link_tied_layers(layers) -> None:
+def link_tied_layers(layers: Sequence[Layer]) -> None:
     """Replace each ``DenseTransposed``'s ``tied_to`` name by the layer of that name.
 
     ``layers``: the leaf layers of one model (names unique within it). A name not found is

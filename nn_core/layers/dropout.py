@@ -1,5 +1,9 @@
 """Dropout: randomly zero inputs during training (inverted dropout, as Keras and PyTorch)."""
 
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from .base import Layer
@@ -17,7 +21,7 @@ class Dropout(Layer):
     an inference forward.
     """
 
-    def __init__(self, rate, name=None):
+    def __init__(self, rate: float, name: str | None = None):
         super().__init__(name=name)
         if (
             isinstance(rate, bool)
@@ -26,9 +30,10 @@ class Dropout(Layer):
         ):
             raise ValueError(f"Dropout: rate must be a number in [0, 1), got {rate!r}")
         self.rate = float(rate)
-        self._scaled_mask = None  # mask / (1 - rate) of the last training forward
+        # mask / (1 - rate) of the last training forward
+        self._scaled_mask: np.ndarray | None = None
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = self._prepare_input(x)
         if not training or self.rate == 0:
             self._scaled_mask = None
@@ -40,7 +45,7 @@ class Dropout(Layer):
         self._scaled_mask = keep.astype(self.dtype) / keep_probability
         return x * self._scaled_mask
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         if self._scaled_mask is None:
             return grad_output
         return grad_output * self._scaled_mask
@@ -49,5 +54,5 @@ class Dropout(Layer):
         """One multiplication per unit (during training)."""
         return int(np.prod(self.output_shape)) if self.output_shape else 0
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "rate": self.rate}

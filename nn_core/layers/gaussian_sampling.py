@@ -1,5 +1,10 @@
 """GaussianSampling: the reparameterisation trick of a variational autoencoder, with its KL term."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 from .base import Layer
@@ -25,7 +30,7 @@ class GaussianSampling(Layer):
     (eps = 0 after an inference forward).
     """
 
-    def __init__(self, kl_weight=1.0, name=None):
+    def __init__(self, kl_weight: float = 1.0, name: str | None = None):
         super().__init__(name=name)
         if (
             isinstance(kl_weight, bool)
@@ -39,7 +44,7 @@ class GaussianSampling(Layer):
         self.kl_weight = float(kl_weight)
         self._kl_penalty = 0.0
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Sequence[int]) -> tuple[int, ...]:
         if len(input_shape) != 1 or input_shape[0] % 2:
             raise ValueError(
                 f"layer {self.name!r} (GaussianSampling) expects inputs of shape "
@@ -48,7 +53,7 @@ class GaussianSampling(Layer):
             )
         return (input_shape[0] // 2,)
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """x: (N, 2 * latent) -> z: (N, latent)."""
         x = self._prepare_input(x)
         mean, log_variance = np.split(x, 2, axis=1)
@@ -64,7 +69,7 @@ class GaussianSampling(Layer):
         self.sigma = np.sqrt(self.variance)
         return mean + self.sigma * self.eps
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """dL/dz (N, latent) -> dL/dx (N, 2 * latent) = [dL/dmean | dL/dlog_variance]."""
         scale = self.kl_weight / len(self.mean)
         grad_mean = grad_output + scale * self.mean
@@ -81,5 +86,5 @@ class GaussianSampling(Layer):
         """exp, multiply and add per latent unit (training)."""
         return 3 * int(self.output_shape[0]) if self.output_shape else 0
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "kl_weight": self.kl_weight}

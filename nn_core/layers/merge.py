@@ -14,6 +14,9 @@ refuse them, naming the inputs, since a silent broadcast usually hides a wiring 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 from ..validation import check_finite, check_numeric_dtype
@@ -27,7 +30,9 @@ class Merge(Layer):
     #: exactly this many inputs (None: two or more)
     input_count: int | None = None
 
-    def build(self, input_shape, dtype="float32"):
+    def build(  # type: ignore[override]  # merge layers take a list of shapes (takes_multiple_inputs)
+        self, input_shape: Sequence[Sequence[int]], dtype: Any = "float32"
+    ) -> None:
         """``input_shape``: a list of per-sample shapes, one per input."""
         shapes = self._as_shapes(input_shape)
         self.output_shape = tuple(self.compute_output_shape(shapes))
@@ -35,7 +40,7 @@ class Merge(Layer):
         self.dtype = as_float_dtype(dtype)
         self.built = True
 
-    def _as_shapes(self, input_shapes):
+    def _as_shapes(self, input_shapes: Sequence[Sequence[int]]) -> tuple[tuple[int, ...], ...]:
         label = f"layer {self.name!r} ({type(self).__name__})"
         if not isinstance(input_shapes, (list, tuple)) or not all(
             isinstance(shape, (list, tuple)) for shape in input_shapes
@@ -48,7 +53,9 @@ class Merge(Layer):
             raise ValueError(f"{label} takes at least 2 inputs, got {count}")
         return tuple(tuple(int(d) for d in shape) for shape in input_shapes)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(  # type: ignore[override]  # merge layers take a list of shapes (takes_multiple_inputs)
+        self, input_shape: Sequence[Sequence[int]]
+    ) -> tuple[int, ...]:
         """Element-wise merges: every input has the same per-sample shape, and so has y."""
         shapes = self._as_shapes(input_shape)
         for position, shape in enumerate(shapes[1:], start=1):
@@ -60,7 +67,7 @@ class Merge(Layer):
                 )
         return shapes[0]
 
-    def _prepare_inputs(self, inputs):
+    def _prepare_inputs(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         """The inputs as arrays of the layer's dtype, building the layer on its first call."""
         label = f"layer {self.name!r} ({type(self).__name__})"
         if not isinstance(inputs, (list, tuple)):
@@ -97,7 +104,9 @@ class Merge(Layer):
 class Add(Merge):
     """y = x_0 + x_1 + ... (same shapes)."""
 
-    def forward(self, inputs, training=False):
+    def forward(  # type: ignore[override]  # merge layers take a list of arrays (takes_multiple_inputs)
+        self, inputs: list[np.ndarray], training: bool = False
+    ) -> np.ndarray:
         arrays = self._prepare_inputs(inputs)
         self._count = len(arrays)
         total = arrays[0] + arrays[1]
@@ -105,7 +114,9 @@ class Add(Merge):
             total += array
         return total
 
-    def backward(self, grad_output):
+    def backward(  # type: ignore[override]  # merge layers return one dL/dx per input
+        self, grad_output: np.ndarray
+    ) -> list[np.ndarray]:
         """dL/dx_i = dL/dy (N, ...) for every input: a sum passes its gradient to each term."""
         return [grad_output] * self._count
 
@@ -115,11 +126,15 @@ class Subtract(Merge):
 
     input_count = 2
 
-    def forward(self, inputs, training=False):
+    def forward(  # type: ignore[override]  # merge layers take a list of arrays (takes_multiple_inputs)
+        self, inputs: list[np.ndarray], training: bool = False
+    ) -> np.ndarray:
         first, second = self._prepare_inputs(inputs)
         return first - second
 
-    def backward(self, grad_output):
+    def backward(  # type: ignore[override]  # merge layers return one dL/dx per input
+        self, grad_output: np.ndarray
+    ) -> list[np.ndarray]:
         """dL/dx_0 = dL/dy, dL/dx_1 = -dL/dy, both (N, ...)."""
         return [grad_output, -grad_output]
 
@@ -127,21 +142,25 @@ class Subtract(Merge):
 class Multiply(Merge):
     """y = x_0 * x_1 * ... element-wise (same shapes)."""
 
-    def forward(self, inputs, training=False):
+    def forward(  # type: ignore[override]  # merge layers take a list of arrays (takes_multiple_inputs)
+        self, inputs: list[np.ndarray], training: bool = False
+    ) -> np.ndarray:
         self.inputs = self._prepare_inputs(inputs)
         product = self.inputs[0] * self.inputs[1]
         for array in self.inputs[2:]:
             product *= array
         return product
 
-    def backward(self, grad_output):
+    def backward(  # type: ignore[override]  # merge layers return one dL/dx per input
+        self, grad_output: np.ndarray
+    ) -> list[np.ndarray]:
         """dL/dx_i = dL/dy * prod_{j != i} x_j (N, ...), from prefix and suffix products,
         so no division: exact where some x_j is 0."""
         arrays = self.inputs
         prefixes = [np.ones_like(arrays[0])]  # prefixes[i] = x_0 * ... * x_{i-1}
         for array in arrays[:-1]:
             prefixes.append(prefixes[-1] * array)
-        grads = [None] * len(arrays)
+        grads: list[Any] = [None] * len(arrays)  # every entry set below
         suffix = grad_output  # dL/dy * x_{i+1} * ... * x_{n-1}
         for i in range(len(arrays) - 1, -1, -1):
             grads[i] = prefixes[i] * suffix
@@ -152,7 +171,9 @@ class Multiply(Merge):
 class Average(Merge):
     """y = (x_0 + ... + x_{n-1}) / n (same shapes)."""
 
-    def forward(self, inputs, training=False):
+    def forward(  # type: ignore[override]  # merge layers take a list of arrays (takes_multiple_inputs)
+        self, inputs: list[np.ndarray], training: bool = False
+    ) -> np.ndarray:
         arrays = self._prepare_inputs(inputs)
         self._count = len(arrays)
         total = arrays[0] + arrays[1]
@@ -160,7 +181,9 @@ class Average(Merge):
             total += array
         return total / self.dtype.type(self._count)
 
-    def backward(self, grad_output):
+    def backward(  # type: ignore[override]  # merge layers return one dL/dx per input
+        self, grad_output: np.ndarray
+    ) -> list[np.ndarray]:
         """dL/dx_i = dL/dy / n (N, ...) for every input."""
         share = grad_output / grad_output.dtype.type(self._count)
         return [share] * self._count
@@ -173,7 +196,7 @@ class Concatenate(Merge):
     batches is not a layer. Every other axis must agree.
     """
 
-    def __init__(self, axis=-1, name=None):
+    def __init__(self, axis: int = -1, name: str | None = None):
         super().__init__(name=name)
         if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
             raise ValueError(f"Concatenate: axis must be an integer, got {axis!r}")
@@ -181,7 +204,7 @@ class Concatenate(Merge):
             raise ValueError("Concatenate: axis 0 is the batch axis; join along another axis")
         self.axis = int(axis)
 
-    def _sample_axis(self, rank):
+    def _sample_axis(self, rank: int) -> int:
         """``axis`` as an index into a per-sample shape of ``rank`` axes."""
         axis = self.axis - 1 if self.axis > 0 else rank + self.axis
         if not 0 <= axis < rank:
@@ -191,7 +214,9 @@ class Concatenate(Merge):
             )
         return axis
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(  # type: ignore[override]  # merge layers take a list of shapes (takes_multiple_inputs)
+        self, input_shape: Sequence[Sequence[int]]
+    ) -> tuple[int, ...]:
         shapes = self._as_shapes(input_shape)
         rank = len(shapes[0])
         axis = self._sample_axis(rank)
@@ -208,16 +233,20 @@ class Concatenate(Merge):
         joined[axis] = sum(shape[axis] for shape in shapes)
         return tuple(joined)
 
-    def forward(self, inputs, training=False):
+    def forward(  # type: ignore[override]  # merge layers take a list of arrays (takes_multiple_inputs)
+        self, inputs: list[np.ndarray], training: bool = False
+    ) -> np.ndarray:
         arrays = self._prepare_inputs(inputs)
         axis = self._sample_axis(len(self.input_shape[0])) + 1
         self._splits = np.cumsum([array.shape[axis] for array in arrays])[:-1]
         return np.concatenate(arrays, axis=axis)
 
-    def backward(self, grad_output):
+    def backward(  # type: ignore[override]  # merge layers return one dL/dx per input
+        self, grad_output: np.ndarray
+    ) -> list[np.ndarray]:
         """dL/dx_i = the slice of dL/dy (N, ...) that x_i filled, along the joined axis."""
         axis = self._sample_axis(len(self.input_shape[0])) + 1
         return np.split(grad_output, self._splits, axis=axis)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "axis": self.axis}

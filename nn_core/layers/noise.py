@@ -1,5 +1,9 @@
 """GaussianNoise: additive zero-mean noise during training (a regulariser, as in Keras)."""
 
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from .base import Layer
@@ -13,7 +17,7 @@ class GaussianNoise(Layer):
     ``stddev`` is the standard deviation of the noise (not its variance), as in Keras.
     """
 
-    def __init__(self, stddev, name=None):
+    def __init__(self, stddev: float, name: str | None = None):
         super().__init__(name=name)
         if (
             isinstance(stddev, bool)
@@ -24,7 +28,7 @@ class GaussianNoise(Layer):
             raise ValueError(f"GaussianNoise: stddev must be a finite number >= 0, got {stddev!r}")
         self.stddev = float(stddev)
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = self._prepare_input(x)
         if not training or self.stddev == 0:
             return x
@@ -33,12 +37,12 @@ class GaussianNoise(Layer):
         noise = self.rng.normal(0.0, self.stddev, size=x.shape)
         return x + noise.astype(self.dtype)
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         return grad_output
 
     def flops(self) -> int:
         """One addition per unit (during training)."""
         return int(np.prod(self.output_shape)) if self.output_shape else 0
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "stddev": self.stddev}

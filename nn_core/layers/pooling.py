@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 from .. import kernels
 from . import _spatial
 from .base import Layer
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class _Pooling2D(Layer):
@@ -16,7 +22,13 @@ class _Pooling2D(Layer):
     padded as TensorFlow does, and padded cells never count (see the subclasses).
     """
 
-    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", name=None):
+    def __init__(
+        self,
+        pool_size: int | Sequence[int] = (2, 2),
+        strides: int | Sequence[int] | None = None,
+        padding: str = "valid",
+        name: str | None = None,
+    ):
         super().__init__(name=name)
         self.pool_size = _spatial.as_pair(self, "pool_size", pool_size)
         self.strides = (
@@ -24,13 +36,13 @@ class _Pooling2D(Layer):
         )
         self.padding = _spatial.as_padding_mode(self, padding)
 
-    def build(self, input_shape, dtype="float32"):
+    def build(self, input_shape: Sequence[int], dtype: Any = "float32") -> None:
         super().build(input_shape, dtype)  # checks the shape through compute_output_shape
         self.padding_amounts = _spatial.explicit_padding(
             self.input_shape[:2], self.pool_size, self.strides, self.padding
         )
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Sequence[int]) -> tuple[int, ...]:
         _spatial.check_image_shape(self, input_shape)
         _spatial.check_window_fits(self, input_shape, self.pool_size, self.padding, "pool window")
         output_hw = _spatial.window_output_hw(
@@ -43,7 +55,7 @@ class _Pooling2D(Layer):
         out_h, out_w, channels = self.output_shape
         return out_h * out_w * channels * self.pool_size[0] * self.pool_size[1]
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         # Lists, so that the config survives a JSON round trip unchanged.
         return {
             **super().get_config(),
@@ -63,7 +75,7 @@ class MaxPooling2D(_Pooling2D):
     whose winner is (h, w); dL/dy: (N, OH, OW, C) -> dL/dx: (N, H, W, C).
     """
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """x: (N, H, W, C) -> y: (N, OH, OW, C); keeps the winners' positions."""
         x = self._prepare_input(x)
         self.batch_input_shape = x.shape
@@ -72,7 +84,7 @@ class MaxPooling2D(_Pooling2D):
         )
         return y
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """dL/dx (N, H, W, C): each dL/dy (N, OH, OW, C) is added to its window's winner."""
         return kernels.max_pool2d_backward(
             grad_output,
@@ -91,13 +103,13 @@ class AveragePooling2D(_Pooling2D):
     window, as TensorFlow does (PyTorch's default ``count_include_pad=True`` differs).
     """
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """x: (N, H, W, C) -> y: (N, OH, OW, C)."""
         x = self._prepare_input(x)
         self.batch_input_shape = x.shape
         return kernels.avg_pool2d_forward(x, self.pool_size, self.strides, self.padding_amounts)
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """dL/dx (N, H, W, C): each dL/dy / count is added to every real cell of its window."""
         return kernels.avg_pool2d_backward(
             grad_output, self.batch_input_shape, self.pool_size, self.strides, self.padding_amounts

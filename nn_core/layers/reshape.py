@@ -4,6 +4,11 @@ Both keep the batch axis, so a batch (N, ...) keeps its N. Backward reshapes dL/
 to the input shape. Outputs are NumPy views of the inputs where NumPy can make one.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 from .base import Layer, format_shape
@@ -12,12 +17,12 @@ from .base import Layer, format_shape
 class _ReshapingLayer(Layer):
     """Base of Flatten and Reshape: forward reshapes to ``output_shape``, backward back."""
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """x: (N, *input_shape) -> y: (N, *output_shape), the same values in C order."""
         x = self._prepare_input(x)
         return x.reshape((x.shape[0], *self.output_shape))
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """dL/dx = dL/dy reshaped from (N, *output_shape) to (N, *input_shape)."""
         grad_output = np.asarray(grad_output)
         return grad_output.reshape((grad_output.shape[0], *self.input_shape))
@@ -30,7 +35,7 @@ class Flatten(_ReshapingLayer):
     to the same vector as in Keras. A batch of scalars (N,) becomes (N, 1), as in Keras.
     """
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Sequence[int]) -> tuple[int, ...]:
         return (int(np.prod(input_shape, dtype=np.int64)),)
 
 
@@ -42,11 +47,11 @@ class Reshape(_ReshapingLayer):
     cannot be reshaped to ``target_shape``.
     """
 
-    def __init__(self, target_shape, name=None):
+    def __init__(self, target_shape: Sequence[int], name: str | None = None):
         super().__init__(name=name)
         self.target_shape = _validated_target_shape(target_shape)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Sequence[int]) -> tuple[int, ...]:
         input_size = int(np.prod(input_shape, dtype=np.int64))
         known = [d for d in self.target_shape if d != -1]
         known_size = int(np.prod(known, dtype=np.int64))
@@ -64,12 +69,12 @@ class Reshape(_ReshapingLayer):
             f"{format_shape(input_shape)} to target_shape={self.target_shape}: {reason}"
         )
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         # A list, so that the config survives a JSON round trip unchanged.
         return {**super().get_config(), "target_shape": list(self.target_shape)}
 
 
-def _validated_target_shape(target_shape) -> tuple[int, ...]:
+def _validated_target_shape(target_shape: Sequence[int]) -> tuple[int, ...]:
     """``target_shape`` as a tuple of positive ints with at most one -1, or ValueError."""
     message = (
         "Reshape: target_shape must be a tuple of positive integers (at most one -1, "

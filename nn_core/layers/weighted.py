@@ -10,24 +10,35 @@ the activation turns dL/dy into dL/dz, and the subclass's ``backward_from_logits
 turns dL/dz into dL/dx, dL/dW and dL/db (adding the kernel penalty's gradient).
 """
 
+from __future__ import annotations
+
 import inspect
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .. import allocation, initializers, regularizers
 from .activations import activation_config, activation_from_config, get_activation
 from .base import Layer
 
+if TYPE_CHECKING:
+    import numpy as np
+    from typing_extensions import Self
+
+    from ..regularizers import Regularizer
+    from .activations import Activation
+
 
 class WeightedLayer(Layer):
     def __init__(
         self,
-        activation=None,
-        use_bias=True,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        activity_regularizer=None,
-        name=None,
-        **unsupported,
+        activation: str | Activation | None = None,
+        use_bias: bool = True,
+        kernel_initializer: str | Callable[..., np.ndarray] = "glorot_uniform",
+        bias_initializer: str | Callable[..., np.ndarray] = "zeros",
+        kernel_regularizer: str | dict[str, Any] | Regularizer | None = None,
+        activity_regularizer: str | dict[str, Any] | Regularizer | None = None,
+        name: str | None = None,
+        **unsupported: Any,
     ):
         if unsupported:  # Keras arguments we lack (kernel_constraint=, ...): never ignored
             own = [
@@ -50,10 +61,10 @@ class WeightedLayer(Layer):
         self._activity_penalty = 0.0
         # Shares of dL/dkernel from layers that reuse this kernel (DenseTransposed), waiting
         # for this layer's own backward; see add_shared_kernel_gradient.
-        self._pending_kernel_gradients = {}
+        self._pending_kernel_gradients: dict[str, np.ndarray] = {}
         self._kernel_gradient_done = False
 
-    def _build_weights(self, kernel_shape, bias_shape):
+    def _build_weights(self, kernel_shape: Sequence[int], bias_shape: Sequence[int]) -> None:
         """Initialise ``kernel`` (and ``bias``) with this layer's generator and dtype."""
         allocation.claim(self, kernel_shape, *([bias_shape] if self.use_bias else []))
         arrays = {"kernel": self.kernel_initializer(kernel_shape, self.rng, self.dtype)}
@@ -62,7 +73,7 @@ class WeightedLayer(Layer):
         self._init_params(**arrays)
         self.activation.build(self.output_shape, self.dtype)
 
-    def _activate(self, z, training):
+    def _activate(self, z: np.ndarray, training: bool) -> np.ndarray:
         """y = activation(z), and the activity penalty of y when there is one."""
         self._pending_kernel_gradients.clear()  # a new forward pass: shares start afresh
         self._kernel_gradient_done = False
@@ -72,7 +83,7 @@ class WeightedLayer(Layer):
             self._activity_penalty = self.activity_regularizer(outputs) / len(outputs)
         return outputs
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """dL/dy -> dL/dx, through the activity penalty, the activation and the affine map."""
         if self.activity_regularizer is not None:
             grad_output = grad_output + (
@@ -80,7 +91,7 @@ class WeightedLayer(Layer):
             )
         return self.backward_from_logits(self.activation.backward(grad_output))
 
-    def _add_kernel_penalty_gradient(self):
+    def _add_kernel_penalty_gradient(self) -> None:
         if self.kernel_regularizer is not None:
             self.grads["kernel"] += self.kernel_regularizer.gradient(self.params["kernel"])
         for share in self._pending_kernel_gradients.values():
@@ -88,7 +99,7 @@ class WeightedLayer(Layer):
         self._pending_kernel_gradients.clear()
         self._kernel_gradient_done = True
 
-    def add_shared_kernel_gradient(self, user, share):
+    def add_shared_kernel_gradient(self, user: Layer, share: np.ndarray) -> None:
         """Add ``share`` (kernel's shape) to dL/dkernel for ``user``, a layer reusing the kernel.
 
         The kernel is one parameter however many layers use it, so its gradient is the sum
@@ -109,14 +120,14 @@ class WeightedLayer(Layer):
         return total
 
     @property
-    def final_activation(self):
+    def final_activation(self) -> Activation | None:
         # An activity penalty needs dL/dy, so the fused sigmoid + cross-entropy shortcut
         # (which skips y) is offered only without one.
         if self.activity_regularizer is not None:
             return None
         return self.activation
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
             "activation": activation_config(self.activation),
@@ -128,11 +139,11 @@ class WeightedLayer(Layer):
         }
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict[str, Any]) -> Self:
         config = dict(config)
         config["activation"] = activation_from_config(config.get("activation"))
         return cls(**config)
 
 
-def _regularizer_config(regularizer):
+def _regularizer_config(regularizer: Regularizer | None) -> dict[str, Any] | None:
     return None if regularizer is None else regularizer.get_config()
