@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .layers.base import Layer
 
 _remaining: list[int] = []  # a stack: budgets can nest (a model inside a model file)
 
 
 @contextlib.contextmanager
-def weight_budget(values: int, source: str):
+def weight_budget(values: int, source: str) -> Iterator[None]:
     """Within this block, layers may create at most ``values`` weight values in all."""
     _remaining.append(int(values))
     _sources.append(source)
@@ -31,7 +36,7 @@ def weight_budget(values: int, source: str):
 _sources: list[str] = []
 
 
-def claim(layer, *shapes) -> None:
+def claim(layer: Layer, *shapes: Sequence[int]) -> None:
     """Count the arrays of ``shapes`` against the current budget; ValueError when over it."""
     if not _remaining:
         return

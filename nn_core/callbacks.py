@@ -15,50 +15,54 @@ import os
 import shutil
 import sys
 import time
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import kernels
 
+if TYPE_CHECKING:
+    from .training import TrainableModel
+
 
 class Callback:
     """Base class: every hook does nothing."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.model: Any = None  # the model being trained, set by fit (set_model)
 
-    def set_model(self, model):
+    def set_model(self, model: TrainableModel) -> None:
         self.model = model
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
         pass
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: dict[str, float] | None = None) -> None:
         pass
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         pass
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         pass
 
-    def on_batch_begin(self, batch, logs=None):
+    def on_batch_begin(self, batch: int, logs: dict[str, float] | None = None) -> None:
         pass
 
-    def on_batch_end(self, batch, logs=None):
+    def on_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
         pass
 
 
 class History(Callback):
     """Records the epoch-end logs: ``history["loss"]``, ``history["val_loss"]``, ``epoch``."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.history: dict[str, list[float]] = {}
         self.epoch: list[int] = []
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         self.epoch.append(epoch)
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
@@ -72,7 +76,7 @@ def _monitor_mode(monitor: str, mode: str) -> str:
     return mode
 
 
-def _monitored_value(callback_name, monitor, logs):
+def _monitored_value(callback_name: str, monitor: str, logs: dict[str, float] | None) -> float:
     if logs is None or monitor not in logs:
         available = ", ".join(sorted(logs or {})) or "none"
         raise ValueError(
@@ -91,12 +95,12 @@ class EarlyStopping(Callback):
 
     def __init__(
         self,
-        monitor="val_loss",
-        min_delta=0.0,
-        patience=0,
-        mode="auto",
-        restore_best_weights=False,
-    ):
+        monitor: str = "val_loss",
+        min_delta: float = 0.0,
+        patience: int = 0,
+        mode: str = "auto",
+        restore_best_weights: bool = False,
+    ) -> None:
         super().__init__()
         if patience < 0 or int(patience) != patience:
             raise ValueError(f"EarlyStopping: patience must be an integer >= 0, got {patience!r}")
@@ -105,21 +109,21 @@ class EarlyStopping(Callback):
         self.patience = int(patience)
         self.mode = _monitor_mode(monitor, mode)
         self.restore_best_weights = bool(restore_best_weights)
-        self.stopped_epoch = None
+        self.stopped_epoch: int | None = None
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
         self.wait = 0
         self.best = math.inf if self.mode == "min" else -math.inf
-        self.best_epoch = None
-        self.best_weights = None
+        self.best_epoch: int | None = None
+        self.best_weights: list[np.ndarray] | None = None
         self.stopped_epoch = None
 
-    def _improved(self, value):
+    def _improved(self, value: float) -> bool:
         if self.mode == "min":
             return value < self.best - self.min_delta
         return value > self.best + self.min_delta
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         value = _monitored_value("EarlyStopping", self.monitor, logs)
         if self._improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0
@@ -131,7 +135,7 @@ class EarlyStopping(Callback):
             self.stopped_epoch = epoch
             self.model.stop_training = True
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: dict[str, float] | None = None) -> None:
         if self.restore_best_weights and self.best_weights is not None:
             self.model.set_weights(self.best_weights)
 
@@ -143,7 +147,13 @@ class ModelCheckpoint(Callback):
     (``epoch`` counts from 1, as Keras prints it). Files are written atomically.
     """
 
-    def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto"):
+    def __init__(
+        self,
+        filepath: str | os.PathLike[str],
+        monitor: str = "val_loss",
+        save_best_only: bool = False,
+        mode: str = "auto",
+    ) -> None:
         super().__init__()
         self.filepath = os.fspath(filepath)
         self.monitor = monitor
@@ -151,7 +161,7 @@ class ModelCheckpoint(Callback):
         self.mode = _monitor_mode(monitor, mode)
         self.best = math.inf if self.mode == "min" else -math.inf
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         logs = logs or {}
         if self.save_best_only:
             value = _monitored_value("ModelCheckpoint", self.monitor, logs)
@@ -166,13 +176,13 @@ class ModelCheckpoint(Callback):
 class LearningRateScheduler(Callback):
     """Set the learning rate at each epoch start to ``schedule(epoch, current_lr)``."""
 
-    def __init__(self, schedule):
+    def __init__(self, schedule: Callable[[int, float], float]) -> None:
         super().__init__()
         if not callable(schedule):
             raise ValueError(f"LearningRateScheduler: schedule must be callable, got {schedule!r}")
         self.schedule = schedule
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         optimizer = self.model.optimizer
         if callable(optimizer.learning_rate):
             raise ValueError(
@@ -199,16 +209,16 @@ class BackupAndRestore(Callback):
 
     FILENAME = "backup.npz"
 
-    def __init__(self, backup_dir, delete_checkpoint=True):
+    def __init__(self, backup_dir: str | os.PathLike[str], delete_checkpoint: bool = True) -> None:
         super().__init__()
         self.backup_dir = os.fspath(backup_dir)
         self.delete_checkpoint = bool(delete_checkpoint)
 
     @property
-    def backup_path(self):
+    def backup_path(self) -> str:
         return os.path.join(self.backup_dir, self.FILENAME)
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
         # A run killed while writing its backup leaves a temporary file beside it (the
         # backup itself is the previous, complete one): never read, removed here.
         if os.path.isdir(self.backup_dir):
@@ -218,11 +228,11 @@ class BackupAndRestore(Callback):
         if os.path.exists(self.backup_path):
             self.model._restore_training_state(self.backup_path)
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         os.makedirs(self.backup_dir, exist_ok=True)
         self.model._save_training_state(self.backup_path, epoch)
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: dict[str, float] | None = None) -> None:
         if self.delete_checkpoint and os.path.isdir(self.backup_dir):
             shutil.rmtree(self.backup_dir, ignore_errors=True)
 
@@ -237,23 +247,30 @@ class ProgressBar(Callback):
     runs on the Numba backend, the bar says "compiling kernels (first run only)".
     """
 
-    def __init__(self, epochs, steps_per_epoch, verbose=1, stream=None, refresh_seconds=0.1):
+    def __init__(
+        self,
+        epochs: int,
+        steps_per_epoch: int,
+        verbose: int = 1,
+        stream: IO[str] | None = None,
+        refresh_seconds: float = 0.1,
+    ) -> None:
         super().__init__()
         self.epochs = epochs
         self.steps = steps_per_epoch
         self.verbose = verbose
         self.stream = stream if stream is not None else sys.stdout
         self.refresh_seconds = refresh_seconds
-        self.first_epoch = None
+        self.first_epoch: int | None = None
 
     def _live(self) -> bool:
         isatty = getattr(self.stream, "isatty", None)
         return self.verbose == 1 and callable(isatty) and bool(isatty())
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         self.epoch_start = time.perf_counter()
         self.last_draw = 0.0
-        self.first_step_end = None
+        self.first_step_end: float | None = None
         if self.first_epoch is None:
             self.first_epoch = epoch
         if self._live():
@@ -267,20 +284,21 @@ class ProgressBar(Callback):
                 )
                 self.stream.flush()
 
-    def _bar(self, done):
+    def _bar(self, done: int) -> str:
         width = 30
         filled = int(width * done / self.steps)
         arrow = ">" if filled < width else ""
         return "[" + "=" * filled + arrow + "." * (width - filled - len(arrow)) + "]"
 
-    def _eta(self, batch, now) -> str:
+    def _eta(self, batch: int, now: float) -> str:
         if batch == 0:
             self.first_step_end = now
             return "ETA -"
+        assert self.first_step_end is not None  # set by this epoch's batch 0, drawn first
         seconds = (now - self.first_step_end) / batch * (self.steps - batch - 1)
         return f"ETA {seconds:4.1f}s"
 
-    def on_batch_end(self, batch, logs=None):
+    def on_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
         if not self._live():
             return
         now = time.perf_counter()
@@ -292,12 +310,12 @@ class ProgressBar(Callback):
         self.stream.write(
             f"\r{batch + 1:>{width}}/{self.steps} {self._bar(batch + 1)} "
             f"- {eta} - "
-            + " - ".join(f"{key}: {value:.4f}" for key, value in logs.items())
+            + " - ".join(f"{key}: {value:.4f}" for key, value in (logs or {}).items())
             + "\x1b[K"
         )
         self.stream.flush()
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         elapsed = time.perf_counter() - self.epoch_start
         metrics = " - ".join(f"{key}: {value:.4f}" for key, value in (logs or {}).items())
         if self._live():
@@ -311,6 +329,6 @@ class ProgressBar(Callback):
         self.stream.flush()
 
 
-def as_weights_copy(weights):
+def as_weights_copy(weights: Iterable[np.ndarray]) -> list[np.ndarray]:
     """Independent copies of a list of arrays (for snapshots)."""
     return [np.array(w, copy=True) for w in weights]

@@ -12,8 +12,14 @@ initialised weights. To copy the trained values too:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-def clone_model(model, seed=None):
+if TYPE_CHECKING:
+    from .functional import Model
+    from .sequential import Sequential
+
+
+def clone_model(model: Sequential | Model, seed: int | None = None) -> Sequential | Model:
     """A built copy of ``model`` (``Sequential`` or ``Model``) with new, re-initialised layers.
 
     ``seed`` seeds the new weights (default: the model's own seed, so a seeded model's
@@ -30,6 +36,7 @@ def clone_model(model, seed=None):
     config = model.get_config()
     if seed is not None:
         config = {**config, "seed": seed}
+    clone: Sequential | Model
     if isinstance(model, Sequential):
         clone = Sequential.from_config(config)
         clone.build(model.input_shape, model.dtype)

@@ -22,6 +22,8 @@ every array is checked against the rebuilt model before it is copied in.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from . import losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
@@ -29,11 +31,23 @@ from .allocation import weight_budget
 from .errors import ModelFileError
 from .saving import read_archive, write_archive
 
+if TYPE_CHECKING:
+    import os
 
-def file_contents(model, include_optimizer=True):
+    import numpy as np
+
+    from .functional import Model
+    from .layers.base import Layer
+    from .sequential import Sequential
+    from .training import TrainableModel
+
+
+def file_contents(
+    model: TrainableModel, include_optimizer: bool = True
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """(config, arrays) of ``model`` as ``save`` writes them."""
     model._require_built("save")
-    config = {
+    config: dict[str, Any] = {
         "model_class": type(model).__name__,
         "model": model.get_config(),
         "dtype": model.dtype.name,
@@ -55,7 +69,7 @@ def file_contents(model, include_optimizer=True):
     return config, arrays
 
 
-def _loss_config(model) -> dict:
+def _loss_config(model: TrainableModel) -> dict:
     losses = model._output_losses
     if len(losses) == 1:
         return {"loss": losses[0].get_config()}
@@ -65,11 +79,11 @@ def _loss_config(model) -> dict:
     }
 
 
-def frozen_paths(model) -> list[list[int]]:
+def frozen_paths(model: TrainableModel) -> list[list[int]]:
     """Positions (``_direct_layers`` indices, from ``model`` down) of every frozen layer."""
-    paths = []
+    paths: list[list[int]] = []
 
-    def visit(layer, path):
+    def visit(layer: Layer, path: list[int]) -> None:
         if not layer.trainable:
             paths.append(path)
         if hasattr(layer, "_direct_layers"):
@@ -80,12 +94,13 @@ def frozen_paths(model) -> list[list[int]]:
     return paths
 
 
-def apply_frozen_paths(model, paths):
+def apply_frozen_paths(model: TrainableModel, paths: Any) -> None:
     """Set ``trainable = False`` on the layers ``frozen_paths`` listed (ValueError if absent)."""
+    # paths: Any, as it comes from a file's untrusted config; its form is checked here.
     if not isinstance(paths, list):
         raise ValueError(f"frozen must be a list of paths, got {type(paths).__name__}")
     for path in paths:
-        layer = model
+        layer: Layer = model
         if not isinstance(path, list):
             raise ValueError(f"a frozen path must be a list of positions, got {path!r}")
         for index in path:
@@ -100,12 +115,14 @@ def apply_frozen_paths(model, paths):
         layer.trainable = False
 
 
-def save_model(model, path, include_optimizer=True):
+def save_model(
+    model: TrainableModel, path: str | os.PathLike[str], include_optimizer: bool = True
+) -> None:
     config, arrays = file_contents(model, include_optimizer)
     write_archive(path, config, arrays)
 
 
-def save_training_state(model, path, epoch):
+def save_training_state(model: TrainableModel, path: str | os.PathLike[str], epoch: int) -> None:
     """Everything ``BackupAndRestore`` needs to resume after ``epoch``."""
     config, arrays = file_contents(model)
     config["training_state"] = {
@@ -117,7 +134,7 @@ def save_training_state(model, path, epoch):
     write_archive(path, config, arrays)
 
 
-def restore_training_state(model, path):
+def restore_training_state(model: TrainableModel, path: str | os.PathLike[str]) -> None:
     config, arrays = read_archive(path)
     state = config.get("training_state")
     if state is None:
@@ -144,7 +161,12 @@ def restore_training_state(model, path):
     model._resume_epoch = epoch + 1
 
 
-def load_weights_and_optimizer(model, config, arrays, path):
+def load_weights_and_optimizer(
+    model: TrainableModel,
+    config: dict[str, Any],
+    arrays: dict[str, np.ndarray],
+    path: str | os.PathLike[str],
+) -> None:
     expected = [f"weight/{i}" for i in range(len(model.weight_arrays()))]
     stored = {name for name in arrays if name.startswith("weight/")}
     if stored != set(expected):
@@ -176,7 +198,7 @@ def load_weights_and_optimizer(model, config, arrays, path):
         _check_optimizer_state_fits(model, path)
 
 
-def _check_optimizer_state_fits(model, path):
+def _check_optimizer_state_fits(model: TrainableModel, path: str | os.PathLike[str]) -> None:
     """A fresh optimizer checks state shapes only at its first step; check them at load."""
     names, params, _ = model._trainable_pairs()
     slots = {key: value for key, value in model.optimizer.get_state().items() if "/" in key}
@@ -195,7 +217,9 @@ def _check_optimizer_state_fits(model, path):
             )
 
 
-def model_from_file_config(config, arrays, path):
+def model_from_file_config(
+    config: dict[str, Any], arrays: dict[str, np.ndarray], path: str | os.PathLike[str]
+) -> Sequential | Model:
     """Rebuild (and compile) the model a file's config describes, inside its weight budget."""
     from .functional import Model
     from .sequential import Sequential
@@ -209,6 +233,7 @@ def model_from_file_config(config, arrays, path):
         )
     try:
         with weight_budget(stored_values, f"{stored_values:,} weight values the file holds"):
+            model: Sequential | Model
             if model_class == "Sequential":
                 model = Sequential.from_config(config["model"])
                 model.build(tuple(config["input_shape"]), config["dtype"])

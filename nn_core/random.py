@@ -16,7 +16,7 @@ import numpy as np
 _global_seeds: np.random.Generator | None = None
 
 
-def set_random_seed(seed) -> None:
+def set_random_seed(seed: int | None) -> None:
     """Seed every model created from now on with ``seed=None``; ``None`` undoes it."""
     global _global_seeds
     if seed is None:
@@ -27,13 +27,13 @@ def set_random_seed(seed) -> None:
     _global_seeds = np.random.default_rng(int(seed))
 
 
-def draw_seed(seed):
+def draw_seed(seed: int | None) -> int | None:
     """``seed`` itself, or the next seed of ``set_random_seed``'s sequence, or None."""
     if seed is not None or _global_seeds is None:
         return seed
     return int(_global_seeds.integers(2**63))
 
 
-def new_generator(seed=None) -> np.random.Generator:
+def new_generator(seed: int | None = None) -> np.random.Generator:
     """A generator for a model: from ``seed``, else from the global seed, else fresh."""
     return np.random.default_rng(draw_seed(seed))

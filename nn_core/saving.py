@@ -28,7 +28,8 @@ import tempfile
 import tokenize
 import zipfile
 import zlib
-from typing import Any
+from collections.abc import Callable
+from typing import IO, Any
 
 import numpy as np
 
@@ -38,7 +39,9 @@ FORMAT_NAME = "nn_core.model"
 FORMAT_VERSION = 1
 
 
-def write_archive(path, config: dict, arrays: dict[str, np.ndarray]) -> None:
+def write_archive(
+    path: str | os.PathLike[str], config: dict, arrays: dict[str, np.ndarray]
+) -> None:
     """Atomically write ``config`` (JSON) and ``arrays`` to the .npz file ``path``."""
     config = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **config}
     config["arrays"] = {
@@ -53,7 +56,7 @@ def write_archive(path, config: dict, arrays: dict[str, np.ndarray]) -> None:
     write_atomically(path, lambda file: np.savez(file, **payload))
 
 
-def write_atomically(path, write) -> None:
+def write_atomically(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> None:
     """Call ``write(file)`` on a temporary file beside ``path``, then rename it over ``path``.
 
     The temporary file is flushed and fsynced before the rename, so a crash leaves either
@@ -82,7 +85,7 @@ def write_atomically(path, write) -> None:
     _fsync_folder(folder)
 
 
-def file_mode_for(path) -> int:
+def file_mode_for(path: str | os.PathLike[str]) -> int:
     """The permission bits a file written to ``path`` should get: the existing file's, or
     0o666 less the process umask (what ``open(path, "w")`` would create)."""
     try:
@@ -119,7 +122,7 @@ def _digest(array: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(array).data).hexdigest()
 
 
-def _fsync_folder(folder):
+def _fsync_folder(folder: str) -> None:
     # Makes the rename itself durable on POSIX file systems; not possible on Windows.
     try:
         descriptor = os.open(folder, os.O_RDONLY)
@@ -188,7 +191,7 @@ def _check_members(archive: zipfile.ZipFile) -> None:
             )
 
 
-def _what_it_is(path) -> str:
+def _what_it_is(path: str) -> str:
     """A short description of a file that is not a zip archive, from its first bytes."""
     with open(path, "rb") as file:
         head = file.read(64)
@@ -208,7 +211,7 @@ def _what_it_is(path) -> str:
     return "it is not a zip (.npz) archive"
 
 
-def read_archive(path) -> tuple[dict, dict[str, np.ndarray]]:
+def read_archive(path: str | os.PathLike[str]) -> tuple[dict, dict[str, np.ndarray]]:
     """Read and validate an archive written by ``write_archive``: (config, arrays).
 
     Raises FileNotFoundError when ``path`` does not exist and ``ModelFileError`` (naming

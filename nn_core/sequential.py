@@ -20,9 +20,16 @@ its gradient are computed from the logits (see ``nn_core.losses``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
 from .layers.base import Layer, format_shape
 from .model_files import load_model
 from .training import TrainableModel
+
+if TYPE_CHECKING:
+    import numpy as np
+    from typing_extensions import Self
 
 __all__ = ["Sequential", "load_model"]
 
@@ -30,14 +37,19 @@ __all__ = ["Sequential", "load_model"]
 class Sequential(TrainableModel):
     """A linear stack of layers. ``seed`` fixes initialisation, shuffling, dropout and noise."""
 
-    def __init__(self, layers=None, seed=None, name=None):
+    def __init__(
+        self,
+        layers: Iterable[Layer] | None = None,
+        seed: int | None = None,
+        name: str | None = None,
+    ):
         self.layers: list[Layer] = []
         super().__init__(seed=seed, name=name)
         for layer in layers or []:
             self.add(layer)
 
     # ------------------------------------------------------------------ structure
-    def add(self, layer):
+    def add(self, layer: Layer) -> None:
         """Append ``layer``; it gets a random generator derived from the model's seed."""
         if not isinstance(layer, Layer):
             raise ValueError(f"Sequential.add expects a Layer, got {type(layer).__name__}")
@@ -53,7 +65,7 @@ class Sequential(TrainableModel):
         if self.built:
             self.build(self.input_shape, self.dtype)
 
-    def _direct_layers(self):
+    def _direct_layers(self) -> list[Layer]:
         return self.layers
 
     def leaf_layers(self) -> list[Layer]:
@@ -67,7 +79,7 @@ class Sequential(TrainableModel):
                     leaves.append(child)
         return leaves
 
-    def build(self, input_shape, dtype="float32"):
+    def build(self, input_shape: Sequence[int], dtype: Any = "float32") -> None:
         """Build every layer in turn, each on the previous layer's output shape."""
         if not self.layers:
             raise ValueError(f"model {self.name!r} has no layers to build")
@@ -85,31 +97,31 @@ class Sequential(TrainableModel):
             shape = layer.output_shape
         self.output_shape = tuple(shape)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Sequence[int]) -> tuple[int, ...]:
         shape = tuple(input_shape)
         for layer in self.layers:
             shape = layer.compute_output_shape(shape)
         return shape
 
     # ------------------------------------------------------------------ the layer contract
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """Run every layer in order. x: (N, *input_shape) -> (N, *output_shape)."""
         x = self._prepare_input(x)
         for layer in self.layers:
             x = layer.forward(x, training=training)
         return x
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """Run every layer's backward in reverse order; returns dL/dx."""
         for layer in reversed(self.layers):
             grad_output = layer.backward(grad_output)
         return grad_output
 
     @property
-    def final_activation(self):
+    def final_activation(self) -> Layer | None:
         return self.layers[-1].final_activation if self.layers else None
 
-    def backward_from_logits(self, grad_logits):
+    def backward_from_logits(self, grad_logits: np.ndarray) -> np.ndarray:
         grad = self.layers[-1].backward_from_logits(grad_logits)
         for layer in reversed(self.layers[:-1]):
             grad = layer.backward(grad)
@@ -158,7 +170,7 @@ class Sequential(TrainableModel):
         }
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls, config: dict) -> Self:
         from .layers import layer_class
         from .layers.dense_transposed import link_tied_layers
 
@@ -185,11 +197,12 @@ def _skip_first_input_gradient(leaves):
     return skip_input_gradient(first)
 
 
-def skip_input_gradient(layer):
+def skip_input_gradient(layer: Layer) -> Layer | None:
     """Set ``layer.input_gradient_needed = False`` when it offers the skip and its
     ``backward`` is not wrapped; returns the layer (to ``del`` the flag after), or None."""
     watched = "backward" in vars(layer) or "backward_from_logits" in vars(layer)
     if watched or not getattr(layer, "input_gradient_needed", False):
         return None
-    layer.input_gradient_needed = False
+    # Only the layers that offer the skip (Dense, Conv2D, ...) define the flag: checked above.
+    layer.input_gradient_needed = False  # type: ignore[attr-defined]
     return layer

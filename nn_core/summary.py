@@ -6,6 +6,11 @@ For a graph ``Model`` each row also lists the tensors the layer was called on
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .training import TrainableModel
+
 
 def _shape_text(shape) -> str:
     if shape and isinstance(shape[0], tuple):
@@ -42,7 +47,7 @@ def format_flops(flops: int) -> str:
     return str(flops)
 
 
-def format_summary(model) -> str:
+def format_summary(model: TrainableModel) -> str:
     """The summary table of a built model; FLOPs are per sample, forward pass."""
     graph = hasattr(model, "nodes")
     header: tuple[str, ...] = (
@@ -72,8 +77,10 @@ def format_summary(model) -> str:
     trainable = sum(l.count_params() for l in leaves if id(l) in trained)
     buffers = sum(b.size for l in leaves for b in l.buffers.values())
     if graph:
+        # A graph Model (it has nodes) has inputs; mypy does not narrow through ``graph``.
+        model_inputs = model.inputs  # type: ignore[attr-defined]
         inputs = ", ".join(
-            f"{t.node.layer.name} {_shape_text(t.sample_shape)}" for t in model.inputs
+            f"{t.node.layer.name} {_shape_text(t.sample_shape)}" for t in model_inputs
         )
         title = f'Model: "{model.name}"  inputs {inputs} {model.dtype}'
     else:

@@ -36,7 +36,7 @@ import glob
 import importlib.util
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -192,7 +192,7 @@ def set_numba_threads(count: int) -> int | None:
 
 
 @contextlib.contextmanager
-def limit(blas: int | None = None, numba: int | None = None):
+def limit(blas: int | None = None, numba: int | None = None) -> Iterator[None]:
     """Context manager: run the block with these thread counts, then restore the old ones.
 
     ``None`` leaves that pool as it is. Example: ``with limit(blas=1, numba=1): ...``.
@@ -209,7 +209,7 @@ def limit(blas: int | None = None, numba: int | None = None):
 
 
 @contextlib.contextmanager
-def at_most_blas_threads(count: int):
+def at_most_blas_threads(count: int) -> Iterator[None]:
     """Context manager: cap OpenBLAS at ``count`` threads for the block (never raises the
     current setting); costs about a microsecond, so kernels use it around one product."""
     blas = _blas_handle()

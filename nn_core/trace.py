@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Callable
 
 import numpy as np
 
@@ -94,7 +95,13 @@ class StepTrace:
         return format_trace(self)
 
 
-def trace_step(model, x, y, apply=False, print_fn=print) -> StepTrace:
+def trace_step(
+    model: Sequential,
+    x: np.ndarray,
+    y: np.ndarray,
+    apply: bool = False,
+    print_fn: Callable[[str], object] | None = print,
+) -> StepTrace:
     """Run one training step of ``model`` on the batch (x, y) and report it per layer.
 
     Args:

@@ -19,7 +19,8 @@ shapes), ``_forward_all(xs, training)``, ``_backward_all(grads, from_logits)`` a
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,6 +39,19 @@ from .validation import (
     check_batch_size,
 )
 
+if TYPE_CHECKING:
+    import os
+
+    from typing_extensions import Self
+
+    from .losses import Loss
+    from .optimizers import Optimizer
+
+# The data arguments of fit, evaluate, predict, train_on_batch and loss_and_gradients are
+# typed Any: an array (in memory or memory-mapped), for several inputs / outputs a list
+# or a dict of them keyed by name, a nested list np.asarray accepts, or a data source
+# (any object with __len__, __getitem__ and on_epoch_end): see _as_list, is_data_source.
+
 
 class TrainableModel(Layer):
     """What ``Sequential`` and ``Model`` share. ``seed`` fixes initialisation, shuffling,
@@ -45,31 +59,36 @@ class TrainableModel(Layer):
 
     layers: list[Layer]  # set by each subclass (Sequential, Model)
 
-    def __init__(self, seed=None, name=None):
+    def __init__(self, seed: int | None = None, name: str | None = None):
         super().__init__(name=name)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
             raise ValueError(f"seed must be an integer or None, got {seed!r}")
         self.seed = None if seed is None else int(seed)
         self.optimizer: Any = None  # an Optimizer once compiled; only compiled models train
-        self.loss = None
-        self.loss_weights = None
+        # compile's loss: a Loss, or per output a list or dict of them as given (Any, as
+        # callers that compile one loss read it as a Loss).
+        self.loss: Any = None
+        # compile's loss_weights, as given
+        self.loss_weights: Sequence[float] | Mapping[str, float] | None = None
         # One Loss (or None: no loss) per output; Any, as compile() resets it to None until
         # the outputs are known (_resolve_losses).
         self._output_losses: Any = []
         self._output_loss_weights: list[float] = []
-        self.metrics = None  # compile's ``metrics`` argument, as given
+        self.metrics: Sequence[Any] | Mapping[str, Any] | None = (
+            None  # compile's ``metrics`` argument, as given
+        )
         self._output_metrics: list = []  # per output, its list of Metric
         self.stop_training = False
-        self.history = None
-        self._resume_epoch = None
+        self.history: History | None = None
+        self._resume_epoch: int | None = None
         self._step_backup = _ReusedCopies()  # train_on_batch's undo copies
         self.set_rng(new_generator(self.seed))
 
     # ------------------------------------------------------------------ random state
-    def _child_rng(self):
+    def _child_rng(self) -> np.random.Generator:
         return np.random.default_rng(self._seed_source.integers(2**63))
 
-    def set_rng(self, rng):
+    def set_rng(self, rng: np.random.Generator) -> None:
         """Use ``rng`` for shuffling and derive every child layer's generator from it."""
         self.rng = rng
         self._seed_source = np.random.default_rng(rng.integers(2**63))
@@ -87,7 +106,7 @@ class TrainableModel(Layer):
             "layers": [layer.rng.bit_generator.state for layer in self.leaf_layers()],
         }
 
-    def set_rng_state(self, state: dict):
+    def set_rng_state(self, state: dict) -> None:
         self.rng.bit_generator.state = state["model"]
         for layer, layer_state in zip(self.leaf_layers(), state["layers"]):
             layer.rng.bit_generator.state = layer_state
@@ -96,7 +115,7 @@ class TrainableModel(Layer):
     def leaf_layers(self) -> list[Layer]:  # pragma: no cover - every model overrides
         raise NotImplementedError
 
-    def get_layer(self, name=None, index=None) -> Layer:
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """The layer called ``name``, or the one at ``index`` of ``model.layers`` (Keras)."""
         if (name is None) == (index is None):
             raise ValueError("get_layer: give exactly one of name= or index=")
@@ -117,19 +136,21 @@ class TrainableModel(Layer):
         return float(sum(layer.penalty() for layer in self.leaf_layers()))
 
     @property
-    def params(self):
+    def params(self) -> dict[str, np.ndarray]:
         return {f"{l.name}/{k}": v for l in self.leaf_layers() for k, v in l.params.items()}
 
     @params.setter
-    def params(self, value):  # Layer.__init__ assigns {}; a model derives its params
+    def params(
+        self, value: dict[str, np.ndarray]
+    ) -> None:  # Layer.__init__ assigns {}; a model derives its params
         pass
 
     @property
-    def grads(self):
+    def grads(self) -> dict[str, np.ndarray]:
         return {f"{l.name}/{k}": v for l in self.leaf_layers() for k, v in l.grads.items()}
 
     @grads.setter
-    def grads(self, value):
+    def grads(self, value: dict[str, np.ndarray]) -> None:
         pass
 
     def weight_arrays(self) -> list[np.ndarray]:
@@ -221,8 +242,12 @@ class TrainableModel(Layer):
 
     # ------------------------------------------------------------------ compiling
     def compile(
-        self, optimizer="rmsprop", loss="binary_crossentropy", loss_weights=None, metrics=None
-    ):
+        self,
+        optimizer: str | dict[str, Any] | Optimizer = "rmsprop",
+        loss: str | Loss | Sequence[Any] | Mapping[str, Any] = "binary_crossentropy",
+        loss_weights: Sequence[float] | Mapping[str, float] | None = None,
+        metrics: Sequence[Any] | Mapping[str, Any] | None = None,
+    ) -> Self:
         """Choose the optimizer (instance or name, e.g. "adadelta"), the loss and metrics.
 
         ``loss``: a loss instance or name, used for every output; or, for a model with
@@ -303,7 +328,7 @@ class TrainableModel(Layer):
         return float(sum(w * v for w, v in zip(self._output_loss_weights, values)))
 
     # ------------------------------------------------------------------ one step
-    def loss_and_gradients(self, x, y):
+    def loss_and_gradients(self, x: Any, y: Any) -> tuple[float, list[np.ndarray]]:
         """Total loss (data loss + every penalty) of the batch and its gradients.
 
         Gradients come in ``get_weights()`` order (non-trainable weights such as
@@ -370,7 +395,7 @@ class TrainableModel(Layer):
         self._last_loss = self._weighted_sum(values) + self.penalty()
         return self._last_loss
 
-    def train_on_batch(self, x, y) -> float:
+    def train_on_batch(self, x: Any, y: Any) -> float:
         """One optimizer step on the batch; returns its loss. Refuses a non-finite step."""
         self._require_compiled("train_on_batch")
         xs, ys = self._as_input_list(x, "x"), self._as_output_list(y, "y")
@@ -439,15 +464,15 @@ class TrainableModel(Layer):
     # ------------------------------------------------------------------ fit
     def fit(
         self,
-        x,
-        y=None,
-        epochs=1,
-        batch_size=32,
-        shuffle=True,
-        validation_data=None,
-        callbacks=None,
-        verbose=1,
-        initial_epoch=0,
+        x: Any,
+        y: Any = None,
+        epochs: int = 1,
+        batch_size: int = 32,
+        shuffle: bool = True,
+        validation_data: Any = None,
+        callbacks: Sequence[Callback] | None = None,
+        verbose: int = 1,
+        initial_epoch: int = 0,
     ) -> History:
         """Train for ``epochs`` passes over (x, y) in mini-batches; returns a ``History``.
 
@@ -562,7 +587,11 @@ class TrainableModel(Layer):
         return ArrayBatches(xs, ys, batch_size, shuffle, self.rng, self.dtype, x_names, y_names)
 
     # ------------------------------------------------------------------ evaluate, predict
-    def evaluate(self, x, y=None, batch_size=32, return_dict=False):
+    # Any: a float, a list of floats or (return_dict) a dict, by return_dict and the model's
+    # outputs and metrics.
+    def evaluate(
+        self, x: Any, y: Any = None, batch_size: int = 32, return_dict: bool = False
+    ) -> Any:
         """Mean loss over (x, y) in inference mode, penalties included, and the metrics.
 
         x, y: as in ``fit`` (arrays, memory-mapped arrays, or a data source with y None).
@@ -602,7 +631,9 @@ class TrainableModel(Layer):
         result.update(metric_totals.results())
         return result
 
-    def predict(self, x, batch_size=32):
+    # Any: an array, or for a model with several outputs a list or dict of arrays (the
+    # structure it was made with, _pack_outputs).
+    def predict(self, x: Any, batch_size: int = 32) -> Any:
         """Outputs for x in inference mode, computed batch by batch: (N, *output_shape).
 
         A model with several outputs returns them in the structure it was made with (a
@@ -631,7 +662,7 @@ class TrainableModel(Layer):
         return predict_arrays(self, x, batch_size, argument)
 
     # ------------------------------------------------------------------ description
-    def summary(self, print_fn=print) -> str:
+    def summary(self, print_fn: Callable[[str], object] | None = print) -> str:
         """Print (and return) a table of layers, output shapes, parameters and FLOPs."""
         self._require_built("summary")
         text = format_summary(self)
@@ -648,20 +679,20 @@ class TrainableModel(Layer):
 
         return file_contents(self, include_optimizer)
 
-    def save(self, path, include_optimizer=True):
+    def save(self, path: str | os.PathLike[str], include_optimizer: bool = True) -> None:
         """Write the model (architecture, weights, optimizer state) to one .npz file, atomically."""
         from .model_files import save_model
 
         save_model(self, path, include_optimizer)
 
-    def save_weights(self, path):
+    def save_weights(self, path: str | os.PathLike[str]) -> None:
         """Write the weights only, by name, to ``path``: ``.weights.npz`` / ``.npz`` (nn_core's
         archive) or ``.safetensors``; atomic. See ``nn_core.weights_files``."""
         from .weights_files import save_weights
 
         save_weights(self, path)
 
-    def load_weights(self, path):
+    def load_weights(self, path: str | os.PathLike[str]) -> None:
         """Load weights saved by ``save_weights`` (``.npz``, ``.safetensors``) or by Keras 3
         (``.weights.h5``, ``.keras``), checking every name, shape and dtype first."""
         from .weights_files import load_weights

@@ -16,6 +16,9 @@ size of the whole input.
 
 from __future__ import annotations
 
+from collections.abc import Sized
+from typing import Any
+
 import numpy as np
 
 # Samples checked per block by ``check_finite``: bounds the temporary boolean mask.
@@ -57,12 +60,13 @@ def check_finite(array: np.ndarray, argument: str, first_index: int = 0) -> None
             )
 
 
-def checked_batch(array, argument: str) -> np.ndarray:
+def checked_batch(array: Any, argument: str) -> np.ndarray:
     """``array`` as an ndarray (not copied), checked for dtype, batch axis, size, finiteness.
 
     A float64 array bound for a float32 model still needs ``check_finite`` after the
     cast (1e300 becomes Inf); ``as_float_batch`` does that.
     """
+    # array: Any, the user's data as given: whatever np.asarray takes; None is refused.
     if array is None:
         raise ValueError(f"{argument} is required, got None")
     array = np.asarray(array)
@@ -77,7 +81,7 @@ def checked_batch(array, argument: str) -> np.ndarray:
     return array
 
 
-def as_float_batch(array, argument: str, dtype) -> np.ndarray:
+def as_float_batch(array: Any, argument: str, dtype: Any) -> np.ndarray:
     """Return ``array`` as a finite, C-contiguous float array of ``dtype`` with a batch axis.
 
     Integer arrays (such as uint8 images) are converted to ``dtype``; booleans,
@@ -93,14 +97,14 @@ def as_float_batch(array, argument: str, dtype) -> np.ndarray:
     return converted
 
 
-def check_same_length(x, y, x_name="x", y_name="y"):
+def check_same_length(x: Sized, y: Sized, x_name: str = "x", y_name: str = "y") -> None:
     if len(x) != len(y):
         raise ValueError(
             f"{x_name} and {y_name} must hold the same number of samples, got {len(x)} and {len(y)}"
         )
 
 
-def check_batch_size(batch_size):
+def check_batch_size(batch_size: int) -> int:
     if (
         isinstance(batch_size, bool)
         or not isinstance(batch_size, (int, np.integer))

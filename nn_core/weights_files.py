@@ -20,18 +20,22 @@ failed load leaves the model as it was. Writes are atomic. PyTorch files (``.pt`
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import ModelFileError
 from .saving import read_archive, write_archive
 
+if TYPE_CHECKING:
+    from .training import TrainableModel
+
 WEIGHTS_CONTENTS = "nn_core.weights"
 TORCH_PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt")
 SUPPORTED = ".weights.npz / .npz, .safetensors (read and write); .weights.h5, .keras (read)"
 
 
-def torch_pickle_refusal(path) -> ModelFileError:
+def torch_pickle_refusal(path: str | os.PathLike[str]) -> ModelFileError:
     """The error for a PyTorch pickle file, with the one-line conversion to safetensors."""
     return ModelFileError(
         f"{os.fspath(path)!r} is a PyTorch pickle file; nn_core never unpickles files. "
@@ -41,7 +45,7 @@ def torch_pickle_refusal(path) -> ModelFileError:
     )
 
 
-def _kind(path) -> str:
+def _kind(path: str | os.PathLike[str]) -> str:
     name = os.fspath(path).lower()
     for suffix, kind in (
         (".npz", "npz"),
@@ -58,7 +62,7 @@ def _kind(path) -> str:
     )
 
 
-def named_weights(model) -> dict[str, np.ndarray]:
+def named_weights(model: TrainableModel) -> dict[str, np.ndarray]:
     """{weight name: live array} of ``model``; ValueError when two weights share a name."""
     model._require_built("save_weights")
     names, arrays = model.weight_names(), model.weight_arrays()
@@ -71,7 +75,7 @@ def named_weights(model) -> dict[str, np.ndarray]:
     return dict(zip(names, arrays, strict=True))
 
 
-def save_weights(model, path) -> None:
+def save_weights(model: TrainableModel, path: str | os.PathLike[str]) -> None:
     """Atomically write every weight of ``model`` to ``path`` (.npz or .safetensors)."""
     kind = _kind(path)
     weights = named_weights(model)
@@ -88,7 +92,7 @@ def save_weights(model, path) -> None:
         write_safetensors(path, weights, {"format": WEIGHTS_CONTENTS})
 
 
-def load_weights(model, path) -> None:
+def load_weights(model: TrainableModel, path: str | os.PathLike[str]) -> None:
     """Copy the weights stored in ``path`` into ``model``, matched by name.
 
     Raises FileNotFoundError, ModelFileError (unreadable file, missing, unexpected or
@@ -121,7 +125,7 @@ def load_weights(model, path) -> None:
     assign_checked(model, stored, os.fspath(path))
 
 
-def assign_checked(model, stored: dict[str, np.ndarray], source: str) -> None:
+def assign_checked(model: TrainableModel, stored: dict[str, np.ndarray], source: str) -> None:
     """Check ``stored`` (name -> array) against every weight of ``model``, then copy it in.
 
     Every name must be present and no other; shapes and dtypes must equal the model's;
