@@ -183,7 +183,6 @@ class Model(TrainableModel):
     def compute_output_shape(
         self, input_shape: Sequence[int] | Sequence[Sequence[int]]
     ) -> tuple[Any, ...]:
-        """The output's per-sample shape (a tuple of shapes for several outputs)."""
         return self.output_shape
 
     def flops(self) -> int:
