@@ -15,6 +15,10 @@ see it with nothing added here. A subclass only chooses the layers.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 import nn_core as nn
@@ -22,6 +26,14 @@ from nn_core.data import is_data_source
 from nn_core.model_files import apply_frozen_paths, frozen_paths
 from nn_core.saving import read_archive, write_archive
 from nn_core.validation import as_float_batch
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from nn_core.callbacks import Callback, History
+    from nn_core.layers.base import Layer
+    from nn_core.losses import Loss
+    from nn_core.optimizers import Optimizer
 
 DEFAULT_BATCH_SIZE = 256  # the Keras blog's batch size for its dense autoencoders
 
@@ -42,7 +54,13 @@ class Autoencoder:
         Autoencoder._classes[cls.__name__] = cls  # for ``load``
 
     def __init__(
-        self, input_shape, encoder_layers, decoder_layers, between=(), seed=None, name=None
+        self,
+        input_shape: int | Sequence[int],
+        encoder_layers: Iterable[Layer],
+        decoder_layers: Iterable[Layer],
+        between: Iterable[Layer] = (),
+        seed: int | None = None,
+        name: str | None = None,
     ):
         self.input_shape = as_shape(input_shape)
         self.seed = seed
@@ -57,7 +75,7 @@ class Autoencoder:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ building, training
-    def build(self, dtype="float32"):
+    def build(self, dtype: Any = "float32") -> Self:
         """Create every weight, for inputs of ``input_shape``, in ``dtype``; returns self."""
         self.model.build(self.input_shape, dtype)
         return self
@@ -66,7 +84,9 @@ class Autoencoder:
         if not self.model.built:
             self.build()
 
-    def compile(self, optimizer="adam", loss=None):
+    def compile(
+        self, optimizer: str | Optimizer | dict[str, Any] = "adam", loss: str | Loss | None = None
+    ) -> Self:
         """Choose the optimizer and the reconstruction loss; returns self.
 
         optimizer: an ``nn_core.optimizers`` instance or name; default ``"adam"``, i.e.
@@ -82,15 +102,15 @@ class Autoencoder:
 
     def fit(
         self,
-        x,
-        y=None,
-        epochs=1,
-        batch_size=DEFAULT_BATCH_SIZE,
-        validation_data=None,
-        shuffle=True,
-        callbacks=None,
-        verbose=1,
-    ):
+        x: Any,
+        y: np.ndarray | None = None,
+        epochs: int = 1,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        validation_data: Any = None,
+        shuffle: bool = True,
+        callbacks: Sequence[Callback] | None = None,
+        verbose: int = 1,
+    ) -> History:
         """Train on x (N, *input_shape) toward targets y (default: x itself); returns a History.
 
         x may be in memory, a ``np.memmap`` (read batch by batch) or a data source
@@ -120,7 +140,7 @@ class Autoencoder:
             verbose=verbose,
         )
 
-    def init_output_bias(self, targets, epsilon=1e-3):
+    def init_output_bias(self, targets: np.ndarray, epsilon: float = 1e-3) -> Self:
         """Start the output layer's bias at the mean target (its logit); returns self.
 
         A sigmoid output gets b = logit(clip(mean, epsilon, 1 - epsilon)), a linear one
@@ -167,7 +187,9 @@ class Autoencoder:
             )
         return self
 
-    def evaluate(self, x, y=None, batch_size=DEFAULT_BATCH_SIZE) -> float:
+    def evaluate(
+        self, x: Any, y: np.ndarray | None = None, batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> float:
         """Mean loss over (x, y = x by default) in inference mode, penalties included.
 
         x: an array, a ``np.memmap`` or a data source of (x, y) batches (y None)."""
@@ -175,27 +197,29 @@ class Autoencoder:
             y = x
         return self.model.evaluate(x, y, batch_size=batch_size)
 
-    def loss_and_gradients(self, x, y=None):
+    def loss_and_gradients(
+        self, x: np.ndarray, y: np.ndarray | None = None
+    ) -> tuple[float, list[np.ndarray]]:
         """(total loss of the batch, penalties included; gradients in ``get_weights()`` order)."""
         return self.model.loss_and_gradients(x, x if y is None else y)
 
     @property
-    def history(self):
+    def history(self) -> History | None:
         """The ``History`` of the last ``fit``."""
         return self.model.history
 
     # ------------------------------------------------------------------ inference
-    def predict(self, x, batch_size=DEFAULT_BATCH_SIZE) -> np.ndarray:
+    def predict(self, x: Any, batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
         """Reconstructions of x (N, *input_shape), in inference mode (no noise)."""
         self._ensure_built()
         return self.model.predict(x, batch_size=batch_size)
 
-    def encode(self, x, batch_size=DEFAULT_BATCH_SIZE) -> np.ndarray:
+    def encode(self, x: Any, batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
         """Codes of x (N, *input_shape): the encoder's outputs, in inference mode."""
         self._ensure_built()
         return self.encoder._predict(x, batch_size, "x")
 
-    def decode(self, codes, batch_size=DEFAULT_BATCH_SIZE) -> np.ndarray:
+    def decode(self, codes: Any, batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
         """Reconstructions (N, *input_shape) from codes (N, *code_shape)."""
         self._ensure_built()
         return self.decoder._predict(codes, batch_size, "codes")
@@ -205,7 +229,7 @@ class Autoencoder:
         """Copies of every weight, encoder first (see ``Sequential.get_weights``)."""
         return self.model.get_weights()
 
-    def set_weights(self, weights):
+    def set_weights(self, weights: Iterable[np.ndarray]) -> None:
         self.model.set_weights(weights)
 
     def weight_arrays(self) -> list[np.ndarray]:
@@ -215,18 +239,18 @@ class Autoencoder:
     def rng_state(self) -> dict:
         return self.model.rng_state()
 
-    def set_rng_state(self, state):
+    def set_rng_state(self, state: dict) -> None:
         self.model.set_rng_state(state)
 
     def count_params(self) -> int:
         return self.model.count_params()
 
-    def summary(self, print_fn=print) -> str:
+    def summary(self, print_fn: Callable[[str], object] | None = print) -> str:
         self._ensure_built()
         return self.model.summary(print_fn=print_fn)
 
     # ------------------------------------------------------------------ files
-    def save(self, path, include_optimizer=True):
+    def save(self, path: str | os.PathLike[str], include_optimizer: bool = True) -> None:
         """Write the autoencoder to one .npz file, atomically (nn_core's model format).
 
         The file holds the class and its constructor arguments, the weights, the compile
@@ -256,7 +280,7 @@ class Autoencoder:
         write_archive(path, config, arrays)
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path: str | os.PathLike[str]) -> Self:
         """Rebuild an autoencoder written by ``save``. Never unpickles.
 
         Raises ``nn.ModelFileError`` (a ValueError) naming the file when it is not an
@@ -302,12 +326,13 @@ class Autoencoder:
         return f"{type(self).__name__}({arguments})"
 
 
-def as_shape(input_shape) -> tuple[int, ...]:
+def as_shape(input_shape: int | Sequence[int]) -> tuple[int, ...]:
     """``784`` or ``(784,)`` or ``[28, 28, 1]`` -> a tuple of positive ints (no batch axis)."""
     if isinstance(input_shape, (int, np.integer)) and not isinstance(input_shape, bool):
         input_shape = (input_shape,)
     try:
-        shape = tuple(input_shape)
+        # a bool (an int to mypy) is not iterable: the TypeError is the refusal below
+        shape = tuple(input_shape)  # type: ignore[arg-type]
     except TypeError:
         shape = None
     if (
@@ -322,7 +347,7 @@ def as_shape(input_shape) -> tuple[int, ...]:
     return tuple(int(d) for d in shape)
 
 
-def flat_input_size(input_shape, model_name) -> int:
+def flat_input_size(input_shape: int | Sequence[int], model_name: str) -> int:
     """The feature count of a flat ``input_shape`` (D,); ValueError for images."""
     shape = as_shape(input_shape)
     if len(shape) != 1:
@@ -333,7 +358,7 @@ def flat_input_size(input_shape, model_name) -> int:
     return shape[0]
 
 
-def check_positive_int(value, argument, model_name) -> int:
+def check_positive_int(value: int | np.integer, argument: str, model_name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{model_name}: {argument} must be a positive integer, got {value!r}")
     return int(value)

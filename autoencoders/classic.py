@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from typing import Any
 
 import numpy as np
 
@@ -18,7 +19,9 @@ import nn_core as nn
 from .dense import DenseAutoencoder
 
 
-def load_mnist_flat(path=None):
+def load_mnist_flat(
+    path: str | os.PathLike[str] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """MNIST as float32 in [0, 1]: x_train (60000, 784), x_test (10000, 784), y_test (10000,)."""
     (x_train, _), (x_test, y_test) = nn.datasets.mnist.load_data(path)
     x_train = x_train.reshape(len(x_train), -1).astype(np.float32) / 255
@@ -26,7 +29,9 @@ def load_mnist_flat(path=None):
     return x_train, x_test, y_test
 
 
-def build_classic_autoencoder(code_size=32, input_size=784, seed=0):
+def build_classic_autoencoder(
+    code_size: int = 32, input_size: int = 784, seed: int | None = 0
+) -> tuple[nn.Sequential, nn.Sequential, nn.Sequential]:
     """(autoencoder, encoder, decoder), the latter two sharing the autoencoder's layers.
 
     The three ``Sequential`` models of ``DenseAutoencoder(input_size, code_size, seed=seed)``,
@@ -37,14 +42,14 @@ def build_classic_autoencoder(code_size=32, input_size=784, seed=0):
 
 
 def train_classic(
-    epochs=50,
-    code_size=32,
-    batch_size=256,
-    out="results/classic",
-    seed=0,
-    verbose=1,
-    init_output_bias=False,
-):
+    epochs: int = 50,
+    code_size: int = 32,
+    batch_size: int = 256,
+    out: str | os.PathLike[str] = "results/classic",
+    seed: int | None = 0,
+    verbose: int = 1,
+    init_output_bias: bool = False,
+) -> dict[str, Any]:
     """Train the classic autoencoder, save the model, figures and a results.json in ``out``.
 
     ``init_output_bias``: start the output bias at the logit of the mean training pixel

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import nn_core as nn
 
 from .base import Autoencoder, check_positive_int, flat_input_size
@@ -21,12 +24,12 @@ class ContractiveAutoencoder(Autoencoder):
 
     def __init__(
         self,
-        input_shape,
-        code_size=32,
-        contractive_weight=1e-4,
-        activation="sigmoid",
-        output_activation="sigmoid",
-        seed=None,
+        input_shape: int | Sequence[int],
+        code_size: int = 32,
+        contractive_weight: float = 1e-4,
+        activation: str | None = "sigmoid",
+        output_activation: str | None = "sigmoid",
+        seed: int | None = None,
     ):
         input_size = flat_input_size(input_shape, "ContractiveAutoencoder")
         self.code_size = check_positive_int(code_size, "code_size", "ContractiveAutoencoder")
@@ -42,7 +45,7 @@ class ContractiveAutoencoder(Autoencoder):
             seed=seed,
         )
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {
             "input_shape": list(self.input_shape),
             "code_size": self.code_size,

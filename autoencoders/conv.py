@@ -19,6 +19,8 @@ the input size, or refuses the shape.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import nn_core as nn
 
@@ -40,30 +42,31 @@ class ConvAutoencoder(Autoencoder):
 
     def __init__(
         self,
-        input_shape=(28, 28, 1),
-        filters=(16, 8, 8),
-        kernel_size=3,
-        activation="relu",
-        output_activation="sigmoid",
-        seed=None,
-        output_channels=None,
+        input_shape: Sequence[int] = (28, 28, 1),
+        filters: Sequence[int] = (16, 8, 8),
+        kernel_size: int = 3,
+        activation: str | None = "relu",
+        output_activation: str | None = "sigmoid",
+        seed: int | None = None,
+        output_channels: int | None = None,
     ):
         self.filters = tuple(filters)
         self.kernel_size = kernel_size
         self.activation, self.output_activation = activation, output_activation
         shape = as_shape(input_shape)
+        self.output_channels: int | None
         if output_channels is not None and len(shape) == 3:
             check_positive_int(output_channels, "output_channels", "ConvAutoencoder")
             self.output_channels = output_channels
         else:
             self.output_channels = None
-        output_shape = shape if self.output_channels is None else (*shape[:2], output_channels)
+        output_shape = shape if self.output_channels is None else (*shape[:2], self.output_channels)
         encoder_layers, decoder_layers = conv_layers(
             output_shape, self.filters, kernel_size, activation, output_activation
         )
         super().__init__(input_shape, encoder_layers, decoder_layers, seed=seed)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {
             "input_shape": list(self.input_shape),
             "filters": list(self.filters),
@@ -76,8 +79,12 @@ class ConvAutoencoder(Autoencoder):
 
 
 def conv_layers(
-    input_shape, filters, kernel_size=3, activation="relu", output_activation="sigmoid"
-):
+    input_shape: Sequence[int],
+    filters: Sequence[int],
+    kernel_size: int = 3,
+    activation: str | None = "relu",
+    output_activation: str | None = "sigmoid",
+) -> tuple[list[nn.layers.Layer], list[nn.layers.Layer]]:
     """(encoder layers, decoder layers) of a conv/max-pool autoencoder for ``input_shape``.
 
     Encoder: per entry f of ``filters``, Conv2D(f, same) then MaxPooling2D(2, same).

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 import nn_core as nn
@@ -26,14 +29,14 @@ class DeepAutoencoder(Autoencoder):
 
     def __init__(
         self,
-        input_shape,
-        hidden_sizes=(128, 64),
-        code_size=32,
-        tied_weights=False,
-        activation="relu",
-        code_activation=None,
-        output_activation="sigmoid",
-        seed=None,
+        input_shape: int | Sequence[int],
+        hidden_sizes: Sequence[int] = (128, 64),
+        code_size: int = 32,
+        tied_weights: bool = False,
+        activation: str | None = "relu",
+        code_activation: str | None = None,
+        output_activation: str | None = "sigmoid",
+        seed: int | None = None,
     ):
         input_size = flat_input_size(input_shape, "DeepAutoencoder")
         self.hidden_sizes = tuple(
@@ -60,7 +63,7 @@ class DeepAutoencoder(Autoencoder):
                 decoder.append(nn.layers.Dense(sizes[k], activation=unit_activation))
         super().__init__((input_size,), encoder, decoder, seed=seed)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {
             "input_shape": list(self.input_shape),
             "hidden_sizes": list(self.hidden_sizes),
@@ -72,7 +75,9 @@ class DeepAutoencoder(Autoencoder):
             "seed": self.seed,
         }
 
-    def pretrain(self, x, epochs, batch_size=DEFAULT_BATCH_SIZE, verbose=0) -> list[float]:
+    def pretrain(
+        self, x: np.ndarray, epochs: int, batch_size: int = DEFAULT_BATCH_SIZE, verbose: int = 0
+    ) -> list[float]:
         """Greedy layer-wise pretraining; returns each stage's last training loss.
 
         Stage k trains encoder layer k and its mirror decoder layer as a shallow

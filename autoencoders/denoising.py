@@ -9,6 +9,9 @@ as given. (The Keras blog corrupted the training set once, before training.)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import nn_core as nn
 
 from .base import Autoencoder, check_positive_int, flat_input_size
@@ -17,7 +20,9 @@ from .conv import conv_layers
 NOISE_KINDS = ("gaussian", "masking")
 
 
-def corruption_layer(noise="gaussian", noise_stddev=0.5, masking_fraction=0.25):
+def corruption_layer(
+    noise: str = "gaussian", noise_stddev: float = 0.5, masking_fraction: float = 0.25
+) -> nn.layers.ClippedGaussianNoise | nn.layers.MaskingNoise:
     """The training-only corruption: Gaussian noise clipped to [0, 1] or masking noise.
 
     "gaussian": x + N(0, noise_stddev^2), clipped to the pixel range [0, 1] (the Keras
@@ -41,14 +46,14 @@ class DenoisingAutoencoder(Autoencoder):
 
     def __init__(
         self,
-        input_shape,
-        code_size=32,
-        noise_stddev=0.5,
-        noise="gaussian",
-        masking_fraction=0.25,
-        activation="relu",
-        output_activation="sigmoid",
-        seed=None,
+        input_shape: int | Sequence[int],
+        code_size: int = 32,
+        noise_stddev: float = 0.5,
+        noise: str = "gaussian",
+        masking_fraction: float = 0.25,
+        activation: str | None = "relu",
+        output_activation: str | None = "sigmoid",
+        seed: int | None = None,
     ):
         input_size = flat_input_size(input_shape, "DenoisingAutoencoder")
         self.code_size = check_positive_int(code_size, "code_size", "DenoisingAutoencoder")
@@ -62,7 +67,7 @@ class DenoisingAutoencoder(Autoencoder):
             seed=seed,
         )
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {
             "input_shape": list(self.input_shape),
             "code_size": self.code_size,
@@ -86,15 +91,15 @@ class ConvDenoisingAutoencoder(Autoencoder):
 
     def __init__(
         self,
-        input_shape=(28, 28, 1),
-        filters=(32, 32),
-        noise_stddev=0.5,
-        noise="gaussian",
-        masking_fraction=0.25,
-        kernel_size=3,
-        activation="relu",
-        output_activation="sigmoid",
-        seed=None,
+        input_shape: Sequence[int] = (28, 28, 1),
+        filters: Sequence[int] = (32, 32),
+        noise_stddev: float = 0.5,
+        noise: str = "gaussian",
+        masking_fraction: float = 0.25,
+        kernel_size: int = 3,
+        activation: str | None = "relu",
+        output_activation: str | None = "sigmoid",
+        seed: int | None = None,
     ):
         self.filters, self.kernel_size = tuple(filters), kernel_size
         self.noise, self.noise_stddev, self.masking_fraction = noise, noise_stddev, masking_fraction
@@ -105,7 +110,7 @@ class ConvDenoisingAutoencoder(Autoencoder):
         )
         super().__init__(input_shape, [self.corruption, *encoder_layers], decoder_layers, seed=seed)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {
             "input_shape": list(self.input_shape),
             "filters": list(self.filters),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import nn_core as nn
 
 from .base import Autoencoder, check_positive_int, flat_input_size
@@ -17,11 +20,11 @@ class DenseAutoencoder(Autoencoder):
 
     def __init__(
         self,
-        input_shape,
-        code_size=32,
-        activation="relu",
-        output_activation="sigmoid",
-        seed=None,
+        input_shape: int | Sequence[int],
+        code_size: int = 32,
+        activation: str | None = "relu",
+        output_activation: str | None = "sigmoid",
+        seed: int | None = None,
     ):
         input_size = flat_input_size(input_shape, "DenseAutoencoder")
         self.code_size = check_positive_int(code_size, "code_size", "DenseAutoencoder")
@@ -34,7 +37,7 @@ class DenseAutoencoder(Autoencoder):
             seed=seed,
         )
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {
             "input_shape": list(self.input_shape),
             "code_size": self.code_size,

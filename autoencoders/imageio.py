@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import struct
 import zlib
+from collections.abc import Callable
 
 import numpy as np
 
@@ -44,7 +45,7 @@ class PNGError(ValueError):
 
 
 # ---------------------------------------------------------------------------- writing
-def encode_png(image, filter_type: int = 1) -> bytes:
+def encode_png(image: np.ndarray, filter_type: int = 1) -> bytes:
     """The bytes of a PNG file holding ``image``.
 
     image: uint8 or float (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); floats must lie in
@@ -67,7 +68,7 @@ def encode_png(image, filter_type: int = 1) -> bytes:
     )
 
 
-def write_png(path, image, filter_type: int = 1) -> str:
+def write_png(path: str | os.PathLike[str], image: np.ndarray, filter_type: int = 1) -> str:
     """Write ``image`` (see ``encode_png``) to ``path``, creating its folder; returns the path."""
     path = os.fspath(path)
     data = encode_png(image, filter_type)
@@ -145,7 +146,7 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 
 
 # ---------------------------------------------------------------------------- reading
-def read_png(path) -> np.ndarray:
+def read_png(path: str | os.PathLike[str]) -> np.ndarray:
     """The pixels of the PNG file at ``path``, uint8 (H, W) or (H, W, C); see the module doc.
 
     Raises FileNotFoundError for a missing file and ``PNGError`` for a file it cannot read.
@@ -241,7 +242,13 @@ def _chunks(data: bytes, fail):
         position = end + 4
 
 
-def unfilter_rows(raw: bytes, height: int, stride: int, bytes_per_pixel: int, fail=None):
+def unfilter_rows(
+    raw: bytes,
+    height: int,
+    stride: int,
+    bytes_per_pixel: int,
+    fail: Callable[[str], Exception] | None = None,
+) -> np.ndarray:
     """Undo the per-row PNG filters of decompressed image data; returns uint8 (H, stride).
 
     raw: H rows of 1 filter-type byte + ``stride`` filtered bytes. None and Up are

@@ -8,11 +8,14 @@ autoencoders of that paper are compared with.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .base import check_positive_int
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 
 class PCA:
@@ -24,7 +27,7 @@ class PCA:
     ``singular_values`` (k,), ``explained_variance`` (k,) = S^2 / (N - 1).
     """
 
-    def __init__(self, n_components):
+    def __init__(self, n_components: int):
         self.n_components = check_positive_int(n_components, "n_components", "PCA")
         # Set by fit(); typed Any because they are None only until then, and the methods
         # that read them check that first (_check).
@@ -33,7 +36,7 @@ class PCA:
         self.singular_values: Any = None
         self.explained_variance: Any = None
 
-    def fit(self, x):
+    def fit(self, x: np.ndarray) -> Self:
         """Find the components of x (N, D); returns self."""
         x = self._check(x, fitted=False)
         if self.n_components > min(x.shape):
@@ -48,11 +51,11 @@ class PCA:
         self.explained_variance = self.singular_values**2 / max(len(x) - 1, 1)
         return self
 
-    def transform(self, x) -> np.ndarray:
+    def transform(self, x: np.ndarray) -> np.ndarray:
         """Codes (N, k) = (x - mean) @ components.T."""
         return (self._check(x) - self.mean) @ self.components.T
 
-    def inverse_transform(self, codes) -> np.ndarray:
+    def inverse_transform(self, codes: np.ndarray) -> np.ndarray:
         """Reconstructions (N, D) = codes @ components + mean."""
         if self.components is None:
             raise ValueError("PCA is not fitted yet: call fit(x) first")
@@ -63,22 +66,22 @@ class PCA:
             )
         return codes @ self.components + self.mean
 
-    def reconstruct(self, x) -> np.ndarray:
+    def reconstruct(self, x: np.ndarray) -> np.ndarray:
         """The projection of x (N, D) onto the components' affine subspace, (N, D)."""
         return self.inverse_transform(self.transform(x))
 
     # The autoencoders' names, so that PCA stands in for one anywhere (applications,
     # image search, the CLI): encode = transform, decode = inverse_transform,
     # predict = reconstruct. ``batch_size`` is accepted and unused (PCA is one product).
-    def encode(self, x, batch_size=None) -> np.ndarray:
+    def encode(self, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         """Codes (N, k) of x (N, D); the autoencoders' name for ``transform``."""
         return self.transform(x)
 
-    def decode(self, codes, batch_size=None) -> np.ndarray:
+    def decode(self, codes: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         """Reconstructions (N, D) of codes (N, k); the name for ``inverse_transform``."""
         return self.inverse_transform(codes)
 
-    def predict(self, x, batch_size=None) -> np.ndarray:
+    def predict(self, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         """Reconstructions (N, D) of x (N, D); the autoencoders' name for ``reconstruct``."""
         return self.reconstruct(x)
 
@@ -96,7 +99,7 @@ class PCA:
         return x
 
 
-def squared_error_per_image(x, reconstructions) -> float:
+def squared_error_per_image(x: np.ndarray, reconstructions: np.ndarray) -> float:
     """sum over pixels of (x - reconstruction)^2, averaged over images: x, reconstructions (N, D).
 
     Hinton and Salakhutdinov's (2006) measure, with pixels in [0, 1].

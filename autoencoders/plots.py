@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+if TYPE_CHECKING:
+    import numpy as np
 
-def plot_reconstructions(originals, reconstructions, path, image_shape=(28, 28)):
+
+def plot_reconstructions(
+    originals: np.ndarray,
+    reconstructions: np.ndarray,
+    path: str | os.PathLike[str],
+    image_shape: Sequence[int] = (28, 28),
+) -> str | os.PathLike[str]:
     """Originals on the top row, their reconstructions below; returns ``path``."""
     count = len(originals)
     figure, axes = plt.subplots(2, count, figsize=(count * 0.9, 2.1))
@@ -26,7 +38,9 @@ def plot_reconstructions(originals, reconstructions, path, image_shape=(28, 28))
     return path
 
 
-def plot_loss_curves(history, path):
+def plot_loss_curves(
+    history: Mapping[str, Sequence[float]], path: str | os.PathLike[str]
+) -> str | os.PathLike[str]:
     """Training and validation loss per epoch; returns ``path``."""
     figure, axis = plt.subplots(figsize=(6, 4))
     for key, label in (("loss", "train"), ("val_loss", "test (validation)")):

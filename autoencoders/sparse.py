@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import nn_core as nn
 
 from .base import Autoencoder, check_positive_int, flat_input_size
@@ -22,14 +25,14 @@ class SparseAutoencoder(Autoencoder):
 
     def __init__(
         self,
-        input_shape,
-        code_size=32,
-        l1=None,
-        sparsity_target=None,
-        sparsity_weight=3.0,
-        activation=None,
-        output_activation="sigmoid",
-        seed=None,
+        input_shape: int | Sequence[int],
+        code_size: int = 32,
+        l1: float | None = None,
+        sparsity_target: float | None = None,
+        sparsity_weight: float = 3.0,
+        activation: str | None = None,
+        output_activation: str | None = "sigmoid",
+        seed: int | None = None,
     ):
         input_size = flat_input_size(input_shape, "SparseAutoencoder")
         if (l1 is None) == (sparsity_target is None):
@@ -59,7 +62,7 @@ class SparseAutoencoder(Autoencoder):
             seed=seed,
         )
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {
             "input_shape": list(self.input_shape),
             "code_size": self.code_size,

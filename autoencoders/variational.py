@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 import nn_core as nn
@@ -34,12 +37,12 @@ class VariationalAutoencoder(Autoencoder):
 
     def __init__(
         self,
-        input_shape,
-        latent_dim=2,
-        hidden_sizes=(256,),
-        activation="relu",
-        kl_weight=1.0,
-        seed=None,
+        input_shape: int | Sequence[int],
+        latent_dim: int = 2,
+        hidden_sizes: Sequence[int] = (256,),
+        activation: str | None = "relu",
+        kl_weight: float = 1.0,
+        seed: int | None = None,
     ):
         input_size = flat_input_size(input_shape, "VariationalAutoencoder")
         self.latent_dim = check_positive_int(latent_dim, "latent_dim", "VariationalAutoencoder")
@@ -59,7 +62,7 @@ class VariationalAutoencoder(Autoencoder):
         # sample()'s own stream, fixed by the seed and independent of training's.
         self._sample_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {
             "input_shape": list(self.input_shape),
             "latent_dim": self.latent_dim,
@@ -69,17 +72,19 @@ class VariationalAutoencoder(Autoencoder):
             "seed": self.seed,
         }
 
-    def encode_distribution(self, x, batch_size=DEFAULT_BATCH_SIZE):
+    def encode_distribution(
+        self, x: Any, batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(mean, log_variance), each (N, latent_dim): the Gaussian q(z | x) of each sample."""
         self._ensure_built()
         moments = self.encoder.predict(x, batch_size=batch_size)
         return moments[:, : self.latent_dim], moments[:, self.latent_dim :]
 
-    def encode(self, x, batch_size=DEFAULT_BATCH_SIZE) -> np.ndarray:
+    def encode(self, x: Any, batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
         """The posterior means (N, latent_dim): the codes to plot or to decode."""
         return self.encode_distribution(x, batch_size)[0]
 
-    def sample(self, n, seed=None) -> np.ndarray:
+    def sample(self, n: int, seed: int | None = None) -> np.ndarray:
         """n new images (n, D), pixel probabilities in (0, 1), decoded from z ~ N(0, I).
 
         ``seed``: draw z from ``np.random.default_rng(seed)``; by default from the model's

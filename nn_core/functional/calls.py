@@ -9,11 +9,19 @@ already built for (or was first called on).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from ..layers.base import format_shape
 from .tensor import Node, SymbolicTensor
 
+if TYPE_CHECKING:
+    from ..layers.base import Layer
 
-def call_symbolically(layer, inputs):
+
+def call_symbolically(
+    layer: Layer, inputs: SymbolicTensor | Sequence[SymbolicTensor]
+) -> SymbolicTensor | list[SymbolicTensor]:
     """Record ``layer(inputs)``; returns its output tensor (a list for several outputs)."""
     tensors = _as_tensors(layer, inputs)
     dtypes = {tensor.dtype for tensor in tensors}

@@ -18,16 +18,19 @@ these into ``ModelFileError``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from .input_layer import InputLayer
 
 if TYPE_CHECKING:
     from ..layers.base import Layer
+    from .model import Model
     from .tensor import SymbolicTensor
 
+ModelT = TypeVar("ModelT", bound="Model")
 
-def graph_config(model) -> dict:
+
+def graph_config(model: Model) -> dict:
     nodes = [tensor.node for tensor in model.inputs] + list(model.nodes)
     index_of = {id(node): i for i, node in enumerate(nodes)}
 
@@ -54,7 +57,7 @@ def graph_config(model) -> dict:
     }
 
 
-def graph_from_config(model_class, config: dict):
+def graph_from_config(model_class: type[ModelT], config: dict) -> ModelT:
     from ..layers import layer_class
     from ..layers.dense_transposed import link_tied_layers
 

@@ -17,11 +17,17 @@ Refused, each with the tensor or layer at fault in the message:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 from .input_layer import InputLayer
 from .tensor import SymbolicTensor
 
+if TYPE_CHECKING:
+    from .tensor import Node
 
-def check_model_tensors(tensors, what, model_name):
+
+def check_model_tensors(tensors: Sequence[Any], what: str, model_name: str) -> None:
     """Every entry must be a SymbolicTensor; model inputs must come from ``Input``."""
     for position, tensor in enumerate(tensors):
         if not isinstance(tensor, SymbolicTensor):
@@ -43,7 +49,9 @@ def check_model_tensors(tensors, what, model_name):
         seen.add(id(tensor))
 
 
-def topological_nodes(inputs, outputs, model_name):
+def topological_nodes(
+    inputs: Sequence[SymbolicTensor], outputs: Sequence[SymbolicTensor], model_name: str
+) -> list[Node]:
     """The nodes between ``inputs`` and ``outputs``, each after the nodes it reads from.
 
     Input nodes are not listed (they run nothing). Raises ValueError for a disconnected

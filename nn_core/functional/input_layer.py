@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 from ..layers.base import Layer, as_float_dtype
-from .tensor import Node
+from .tensor import Node, SymbolicTensor
 
 
 class InputLayer(Layer):
@@ -15,29 +18,31 @@ class InputLayer(Layer):
     the tensor it makes. Listed first in ``model.layers``, as in Keras.
     """
 
-    def __init__(self, shape, dtype="float32", name=None):
+    def __init__(self, shape: int | Sequence[int], dtype: Any = "float32", name: str | None = None):
         super().__init__(name=name)
         self.sample_shape = _as_sample_shape(shape, self.name)
         Layer.build(self, self.sample_shape, as_float_dtype(dtype))
         self.node = Node(self, [], [self.sample_shape], self.dtype)
 
     @property
-    def output(self):
+    def output(self) -> SymbolicTensor:
         return self.node.outputs[0]
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """The identity: y = x."""
         return self._prepare_input(x)
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """dL/dx = dL/dy."""
         return grad_output
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "shape": list(self.sample_shape), "dtype": self.dtype.name}
 
 
-def Input(shape, dtype="float32", name=None):  # noqa: N802 - Keras's name for it
+def Input(  # noqa: N802 - Keras's name for it
+    shape: int | Sequence[int], dtype: Any = "float32", name: str | None = None
+) -> SymbolicTensor:
     """A symbolic tensor for model inputs of per-sample ``shape`` (no batch axis).
 
     ``Input((784,))`` stands for batches of shape (N, 784); its ``.shape`` prints

@@ -28,7 +28,8 @@ Training, evaluation, prediction, saving and callbacks come from the engine shar
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -40,6 +41,11 @@ from .graph import check_model_tensors, topological_nodes
 from .input_layer import InputLayer
 from .structure import flatten_structure, pack_structure
 
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from .tensor import SymbolicTensor
+
 
 class Model(TrainableModel):
     """A model made from ``Input`` tensors and the tensors layers return when called on them.
@@ -50,7 +56,13 @@ class Model(TrainableModel):
     and noise (``nn_core.random.set_random_seed`` seeds models made without one).
     """
 
-    def __init__(self, inputs, outputs, name=None, seed=None):
+    def __init__(
+        self,
+        inputs: SymbolicTensor | Sequence[SymbolicTensor] | dict[str, SymbolicTensor],
+        outputs: SymbolicTensor | Sequence[SymbolicTensor] | dict[str, SymbolicTensor],
+        name: str | None = None,
+        seed: int | None = None,
+    ):
         model_name = name or "model"
         self._input_tensors, self._input_keys, self._input_kind = flatten_structure(
             inputs, "inputs", model_name
@@ -67,16 +79,18 @@ class Model(TrainableModel):
         super().__init__(seed=seed, name=name)
         self.takes_multiple_inputs = len(self._input_tensors) > 1
         self._build_graph()
-        self._values = {}
-        self._backward_plans = {}
+        self._values: dict[int, np.ndarray] = {}  # id(tensor) -> its value in the last forward
+        self._backward_plans: dict[
+            tuple[tuple[bool, ...], tuple[bool, ...], bool], _BackwardPlan
+        ] = {}
 
     # ------------------------------------------------------------------ structure
     @property
-    def inputs(self):
+    def inputs(self) -> list[SymbolicTensor]:
         return list(self._input_tensors)
 
     @property
-    def outputs(self):
+    def outputs(self) -> list[SymbolicTensor]:
         return list(self._output_tensors)
 
     def _direct_layers(self):
@@ -132,7 +146,10 @@ class Model(TrainableModel):
         for node in self.nodes:
             layer = node.layer
             shapes = [tensor.sample_shape for tensor in node.inputs]
-            shape = tuple(shapes) if getattr(layer, "takes_multiple_inputs", False) else shapes[0]
+            # Any: one shape, or a tuple of shapes for a layer that takes several inputs
+            shape: Any = (
+                tuple(shapes) if getattr(layer, "takes_multiple_inputs", False) else shapes[0]
+            )
             if not layer.built:
                 layer.build(shape, self.dtype)
             elif tuple(layer.input_shape) != tuple(shape) or layer.dtype != self.dtype:
@@ -153,7 +170,9 @@ class Model(TrainableModel):
         self.output_shape = output_shapes[0] if len(output_shapes) == 1 else tuple(output_shapes)
         self.built = True
 
-    def build(self, input_shape, dtype="float32"):
+    def build(
+        self, input_shape: Sequence[int] | Sequence[Sequence[int]], dtype: Any = "float32"
+    ) -> None:
         """A graph is built when it is made; this only checks what a container asks for."""
         if tuple(input_shape) != tuple(self.input_shape) or np.dtype(dtype) != self.dtype:
             raise ValueError(
@@ -161,14 +180,20 @@ class Model(TrainableModel):
                 f"not {tuple(input_shape)} {np.dtype(dtype)}"
             )
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(
+        self, input_shape: Sequence[int] | Sequence[Sequence[int]]
+    ) -> tuple[Any, ...]:
         return self.output_shape
 
     def flops(self) -> int:
         return int(sum(node.layer.flops() for node in self.nodes))
 
     # ------------------------------------------------------------------ forward
-    def forward(self, x, training=False):
+    def forward(  # type: ignore[override]  # a list of arrays for several outputs
+        self,
+        x: np.ndarray | Sequence[np.ndarray] | dict[str, np.ndarray],
+        training: bool = False,
+    ) -> np.ndarray | list[np.ndarray]:
         """Run the graph on x (an array, or a list / dict for several inputs); returns the
         outputs as an array (one output) or a list."""
         xs = self._checked_inputs(self._as_input_list(x, "x"))
@@ -210,7 +235,9 @@ class Model(TrainableModel):
         return any(id(leaf) in self._reused for leaf in _leaves_of(node.layer))
 
     # ------------------------------------------------------------------ backward
-    def backward(self, grad_output):
+    def backward(  # type: ignore[override]  # lists for several outputs / inputs
+        self, grad_output: np.ndarray | Sequence[np.ndarray]
+    ) -> np.ndarray | list[np.ndarray]:
         """dL/d(outputs) (an array, or a list for several outputs) -> dL/d(inputs)."""
         grads = grad_output if isinstance(grad_output, (list, tuple)) else [grad_output]
         if len(grads) != len(self._output_tensors):
@@ -222,12 +249,14 @@ class Model(TrainableModel):
         return input_grads[0] if len(input_grads) == 1 else input_grads
 
     @property
-    def final_activation(self):
+    def final_activation(self) -> Layer | None:
         if len(self._output_tensors) != 1:
             return None
         return self._output_final_activations()[0]
 
-    def backward_from_logits(self, grad_logits):
+    def backward_from_logits(  # type: ignore[override]  # a list for several inputs
+        self, grad_logits: np.ndarray
+    ) -> np.ndarray | list[np.ndarray]:
         input_grads = self._run_backward([grad_logits], [True], inputs_needed=True)
         return input_grads[0] if len(input_grads) == 1 else input_grads
 
@@ -382,7 +411,7 @@ class Model(TrainableModel):
         return graph_config(self)
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls, config: dict) -> Self:
         from .config import graph_from_config
 
         return graph_from_config(cls, config)
@@ -419,7 +448,7 @@ class _BackwardPlan(list):
             self.append((node, not any(needs_input)))
         self._wanted = wanted
 
-    def needs_gradient(self, tensor) -> bool:
+    def needs_gradient(self, tensor: SymbolicTensor) -> bool:
         return id(tensor) in self._wanted
 
 

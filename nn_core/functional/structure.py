@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
 
-def flatten_structure(value, what, model_name):
+
+def flatten_structure(
+    value: Any, what: str, model_name: str
+) -> tuple[list[Any], list[str] | None, str]:
     """(list of entries, dict keys or None, kind) for a tensor, a list/tuple or a dict."""
     if isinstance(value, dict):
         if not value:
@@ -21,9 +25,10 @@ def flatten_structure(value, what, model_name):
     return [value], None, "single"
 
 
-def pack_structure(values, keys, kind):
+def pack_structure(values: list[Any], keys: list[str] | None, kind: str) -> Any:
     """``values`` (a list) as the structure the model was made with."""
     if kind == "dict":
+        assert keys is not None  # flatten_structure gives keys with kind "dict"
         return dict(zip(keys, values))
     if kind == "list":
         return list(values)

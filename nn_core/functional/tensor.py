@@ -14,9 +14,15 @@ made, so that its seed decides their initial weights.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ..layers.base import format_shape
+
+if TYPE_CHECKING:
+    from ..layers.base import Layer
 
 
 class SymbolicTensor:
@@ -28,14 +34,14 @@ class SymbolicTensor:
     node with several outputs).
     """
 
-    def __init__(self, sample_shape, dtype, node, index=0):
+    def __init__(self, sample_shape: Sequence[int], dtype: Any, node: Node, index: int = 0):
         self.sample_shape = tuple(int(d) for d in sample_shape)
         self.dtype = np.dtype(dtype)
         self.node = node
         self.index = index
 
     @property
-    def shape(self):
+    def shape(self) -> tuple[int | None, ...]:
         return (None, *self.sample_shape)
 
     @property
@@ -76,7 +82,13 @@ class Node:
     (``layer._inbound_nodes``), so the first call of a layer is node 0 of that layer.
     """
 
-    def __init__(self, layer, inputs, output_shapes, dtype):
+    def __init__(
+        self,
+        layer: Layer,
+        inputs: Iterable[SymbolicTensor],
+        output_shapes: Iterable[Sequence[int]],
+        dtype: Any,
+    ):
         self.layer = layer
         self.inputs = list(inputs)
         self.call_index = len(layer._inbound_nodes)
@@ -90,7 +102,7 @@ class Node:
         return f"<Node {self.layer.name} ({type(self.layer).__name__}) <- [{inputs}]>"
 
 
-def is_symbolic(value) -> bool:
+def is_symbolic(value: Any) -> bool:
     """True for a SymbolicTensor or a list/tuple holding one."""
     if isinstance(value, SymbolicTensor):
         return True
