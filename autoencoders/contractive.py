@@ -27,7 +27,7 @@ class ContractiveAutoencoder(Autoencoder):
         input_shape: int | Sequence[int],
         code_size: int = 32,
         contractive_weight: float = 1e-4,
-        activation: str | None = "sigmoid",
+        activation: str = "sigmoid",
         output_activation: str | None = "sigmoid",
         seed: int | None = None,
     ):
