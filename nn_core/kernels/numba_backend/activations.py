@@ -110,49 +110,49 @@ def _softmax_backward(y, grad_output, out):
 
 
 # ------------------------------------------------------------------------ public ops
-def relu(x):
+def relu(x: np.ndarray) -> np.ndarray:
     """y = max(x, 0). x: any shape -> y: same shape and dtype."""
     flat, out_flat, out = _prepare(x)
     _relu(flat, out_flat)
     return out
 
 
-def relu_backward(x, grad_output):
+def relu_backward(x: np.ndarray, grad_output: np.ndarray) -> np.ndarray:
     """dL/dx = dL/dy * [x > 0]; x, grad_output, result: the same shape."""
     grad_flat, x_flat, out_flat, out = _prepare(grad_output, x)
     _relu_backward(x_flat, grad_flat, out_flat)
     return out
 
 
-def leaky_relu(x, alpha):
+def leaky_relu(x: np.ndarray, alpha: float) -> np.ndarray:
     """y = x for x > 0, alpha * x otherwise; same shape and dtype as x."""
     flat, out_flat, out = _prepare(x)
     _leaky_relu(flat, scalar(alpha, flat.dtype), out_flat)
     return out
 
 
-def leaky_relu_backward(x, grad_output, alpha):
+def leaky_relu_backward(x: np.ndarray, grad_output: np.ndarray, alpha: float) -> np.ndarray:
     """dL/dx = dL/dy * (1 if x > 0 else alpha); same shape as x."""
     grad_flat, x_flat, out_flat, out = _prepare(grad_output, x)
     _leaky_relu_backward(x_flat, grad_flat, scalar(alpha, grad_flat.dtype), out_flat)
     return out
 
 
-def sigmoid(x):
+def sigmoid(x: np.ndarray) -> np.ndarray:
     """y = 1 / (1 + exp(-x)); exp(-x) = inf for very negative x gives the limit 0."""
     flat, out_flat, out = _prepare(x)
     _sigmoid(flat, out_flat)
     return out
 
 
-def sigmoid_backward(y, grad_output):
+def sigmoid_backward(y: np.ndarray, grad_output: np.ndarray) -> np.ndarray:
     """dL/dx = dL/dy * y * (1 - y); same shape as y."""
     grad_flat, y_flat, out_flat, out = _prepare(grad_output, y)
     _sigmoid_backward(y_flat, grad_flat, out_flat)
     return out
 
 
-def tanh(x):
+def tanh(x: np.ndarray) -> np.ndarray:
     """y = tanh(x); same shape and dtype as x.
 
     The NumPy reference's ``np.tanh``: NumPy's SIMD tanh is 40x faster than the scalar
@@ -162,28 +162,28 @@ def tanh(x):
     return _reference.tanh(x)
 
 
-def tanh_backward(y, grad_output):
+def tanh_backward(y: np.ndarray, grad_output: np.ndarray) -> np.ndarray:
     """dL/dx = dL/dy * (1 - y^2); same shape as y."""
     grad_flat, y_flat, out_flat, out = _prepare(grad_output, y)
     _tanh_backward(y_flat, grad_flat, out_flat)
     return out
 
 
-def softplus(x):
+def softplus(x: np.ndarray) -> np.ndarray:
     """y = log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)); same shape and dtype as x."""
     flat, out_flat, out = _prepare(x)
     _softplus(flat, out_flat)
     return out
 
 
-def softplus_backward(x, grad_output):
+def softplus_backward(x: np.ndarray, grad_output: np.ndarray) -> np.ndarray:
     """dL/dx = dL/dy * sigmoid(x); same shape as x."""
     grad_flat, x_flat, out_flat, out = _prepare(grad_output, x)
     _softplus_backward(x_flat, grad_flat, out_flat)
     return out
 
 
-def elu(x, alpha):
+def elu(x: np.ndarray, alpha: float) -> np.ndarray:
     """y = x for x > 0, alpha * (exp(x) - 1) otherwise; same shape and dtype as x.
 
     The NumPy reference's: a Numba loop calls a scalar ``expm1`` and was 2.2x slower.
@@ -191,7 +191,7 @@ def elu(x, alpha):
     return _reference.elu(x, alpha)
 
 
-def elu_backward(x, y, grad_output, alpha):
+def elu_backward(x: np.ndarray, y: np.ndarray, grad_output: np.ndarray, alpha: float) -> np.ndarray:
     """dL/dx = dL/dy * (1 if x > 0 else y + alpha); x, y, grad_output: the same shape."""
     grad_flat, x_flat, y_flat, out_flat, out = _prepare(grad_output, x, y)
     _elu_backward(x_flat, y_flat, grad_flat, scalar(alpha, grad_flat.dtype), out_flat)
@@ -203,7 +203,7 @@ def _rows(array, dtype):
     return array.reshape(-1, array.shape[-1]) if array.ndim else array.reshape(1, 1)
 
 
-def softmax(x):
+def softmax(x: np.ndarray) -> np.ndarray:
     """y_i = exp(x_i - max x) / sum_j exp(x_j - max x) over the last axis; x: (..., D).
 
     The NumPy reference's: 1.7x faster than a Numba row loop (241 against 405 us on a
@@ -212,7 +212,7 @@ def softmax(x):
     return _reference.softmax(x)
 
 
-def softmax_backward(y, grad_output):
+def softmax_backward(y: np.ndarray, grad_output: np.ndarray) -> np.ndarray:
     """dL/dx_i = y_i * (dL/dy_i - sum_j dL/dy_j * y_j) over the last axis; y: (..., D)."""
     dtype = np.result_type(y, grad_output)
     y_rows = _rows(y, dtype)

@@ -25,6 +25,7 @@ The sums run in a different order than BLAS's, with re-association allowed
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
@@ -34,6 +35,9 @@ from ..numpy_backend.conv import _check_grad_shape, conv_output_size, same_paddi
 from . import conv_planes
 from ._jit import REDUCTION_CHUNKS, REDUCTION_FASTMATH, chunk_start, contiguous, jit
 from .dense import SPLIT_MIN_MULTIPLY_ADDS, matmul, run_in_parts
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = [
     "col2im",
@@ -201,7 +205,17 @@ def _col2im(cols, kernel_h, kernel_w, stride_h, stride_w, top, left, out_h, out_
                             x[n, row, column, c] += cols[row_index, base + c]
 
 
-def im2col(x, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right):
+def im2col(
+    x: np.ndarray,
+    kernel_h: int,
+    kernel_w: int,
+    stride_h: int,
+    stride_w: int,
+    pad_top: int,
+    pad_bottom: int,
+    pad_left: int,
+    pad_right: int,
+) -> np.ndarray:
     """Patch matrix of a zero-padded NHWC batch.
 
     x: (N, H, W, C) -> cols: (N*OH*OW, kernel_h*kernel_w*C), where
@@ -222,17 +236,17 @@ def im2col(x, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_bottom, pad_l
 
 
 def col2im(
-    cols,
-    input_shape,
-    kernel_h,
-    kernel_w,
-    stride_h,
-    stride_w,
-    pad_top,
-    pad_bottom,
-    pad_left,
-    pad_right,
-):
+    cols: np.ndarray,
+    input_shape: Sequence[int],
+    kernel_h: int,
+    kernel_w: int,
+    stride_h: int,
+    stride_w: int,
+    pad_top: int,
+    pad_bottom: int,
+    pad_left: int,
+    pad_right: int,
+) -> np.ndarray:
     """Adjoint of ``im2col``: add every patch back where it came from.
 
     cols: (N*OH*OW, kernel_h*kernel_w*C), input_shape: (N, H, W, C) -> (N, H, W, C).
@@ -487,7 +501,13 @@ def _output_hw(input_shape, kernel_shape, strides, padding):
     return out_h, out_w
 
 
-def conv2d_forward(x, kernel, bias, strides, padding):
+def conv2d_forward(
+    x: np.ndarray,
+    kernel: np.ndarray,
+    bias: np.ndarray | None,
+    strides: Sequence[int],
+    padding: Sequence[int],
+) -> np.ndarray:
     """z = conv2d(x, kernel) + bias.
 
     x: (N, H, W, C), kernel: (kh, kw, C, F), bias: (F,) or None, strides: (sh, sw),
@@ -544,7 +564,13 @@ def _as_full_convolution(kernel, padding):
     )
 
 
-def conv2d_backward_input(grad_z, kernel, input_shape, strides, padding):
+def conv2d_backward_input(
+    grad_z: np.ndarray,
+    kernel: np.ndarray,
+    input_shape: Sequence[int],
+    strides: Sequence[int],
+    padding: Sequence[int],
+) -> np.ndarray:
     """dL/dx for z = conv2d(x, kernel): dL/dx = col2im(dL/dz @ W.T), W = kernel as
     (kh*kw*C, F).
 
@@ -604,7 +630,13 @@ def conv2d_backward_input(grad_z, kernel, input_shape, strides, padding):
     return grad_x
 
 
-def conv2d_backward_kernel(x, grad_z, kernel_shape, strides, padding):
+def conv2d_backward_kernel(
+    x: np.ndarray,
+    grad_z: np.ndarray,
+    kernel_shape: Sequence[int],
+    strides: Sequence[int],
+    padding: Sequence[int],
+) -> np.ndarray:
     """dL/dkernel = im2col(x).T @ dL/dz for z = conv2d(x, kernel).
 
     x: (N, H, W, C), grad_z: (N, OH, OW, F), kernel_shape: (kh, kw, C, F),
@@ -651,7 +683,14 @@ def conv2d_backward_kernel(x, grad_z, kernel_shape, strides, padding):
     return grad_kernel
 
 
-def conv2d_transpose_forward(x, kernel, bias, strides, padding, output_hw):
+def conv2d_transpose_forward(
+    x: np.ndarray,
+    kernel: np.ndarray,
+    bias: np.ndarray | None,
+    strides: Sequence[int],
+    padding: Sequence[int],
+    output_hw: Sequence[int],
+) -> np.ndarray:
     """Transposed convolution: the adjoint of ``conv2d_forward``, plus a bias.
 
     x: (N, H, W, C_in), kernel: (kh, kw, F, C_in) (Keras Conv2DTranspose layout), bias:

@@ -49,10 +49,15 @@ win.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numba
 import numpy as np
 
 from ._jit import REDUCTION_CHUNKS, REDUCTION_FASTMATH, chunk_start, jit
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 # Images are stacked into one grid until its C input and F output planes take about this
 # many bytes. Batch 128, float32, conv_strategies' seven layers with the plane loops on
@@ -70,7 +75,7 @@ def _images_per_grid(padded_h, padded_w, channels, filters, itemsize):
     return max(1, GRID_BYTES // (padded_h * padded_w * (channels + filters) * itemsize))
 
 
-def applies(kernel_shape, strides, padding):
+def applies(kernel_shape: Sequence[int], strides: Sequence[int], padding: Sequence[int]) -> bool:
     """True when these kernels can compute this convolution: stride 1 and no padding as
     wide as the kernel (so that the flipped convolution of the backward-input map needs
     no negative padding). Whether they are the fastest way is ``conv._strategy``'s call."""
@@ -263,7 +268,9 @@ def _geometry(x_shape, kernel_shape, padding, itemsize):
     )
 
 
-def forward(x, kernel, bias, padding):
+def forward(
+    x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None, padding: Sequence[int]
+) -> np.ndarray:
     """z = conv2d(x, kernel) + bias at stride 1, for ``applies`` convolutions.
 
     x: (N, H, W, C) C-contiguous, kernel: (kh, kw, C, F) of its dtype, bias: (F,) or
@@ -295,7 +302,9 @@ def forward(x, kernel, bias, padding):
     return z
 
 
-def kernel_gradient(x, grad_z, kernel_shape, padding):
+def kernel_gradient(
+    x: np.ndarray, grad_z: np.ndarray, kernel_shape: Sequence[int], padding: Sequence[int]
+) -> np.ndarray:
     """dL/dkernel (kh, kw, C, F) of a stride-1 ``applies`` convolution.
 
     x: (N, H, W, C), grad_z: (N, OH, OW, F), both C-contiguous of one dtype,

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
@@ -33,6 +34,9 @@ import numpy as np
 from ... import threads
 from ..numpy_backend.dense import matrix_product
 from ._jit import contiguous, jit
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 # Splitting pays from about this many multiply-adds (a quarter millisecond of BLAS):
 # (25088, 144) @ (144, 8) went from 2.15 to 0.90 ms on 2 cores, (256, 784) @ (784, 32)
@@ -51,7 +55,13 @@ def _helper_pool(count):
         return _helpers
 
 
-def matmul(a, b, out=None, *, among_parallel_kernels=False):
+def matmul(
+    a: np.ndarray,
+    b: np.ndarray,
+    out: np.ndarray | None = None,
+    *,
+    among_parallel_kernels: bool = False,
+) -> np.ndarray:
     """a @ b for 2-D a (M, K) and b (K, N) -> (M, N), written into ``out`` when given.
 
     One BLAS call with BLAS's own threads, unless ``among_parallel_kernels``
@@ -92,7 +102,9 @@ def matmul(a, b, out=None, *, among_parallel_kernels=False):
 ROW_ALIGNMENT = 96
 
 
-def run_in_parts(total, parts, work, align=1):
+def run_in_parts(
+    total: int, parts: int, work: Callable[[int, int], object], align: int = 1
+) -> None:
     """Call work(start, stop) on ``parts`` contiguous ranges covering range(total): the
     first range on the calling thread, the others on helper threads at the same time (for
     work that releases the GIL: BLAS, NumPy copies). Inner bounds are multiples of
@@ -122,7 +134,7 @@ def _column_sums(grad_z, out):
             out[k] += grad_z[r, k]
 
 
-def dense_forward(x, kernel, bias):
+def dense_forward(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | float) -> np.ndarray:
     """z = x @ kernel + bias.
 
     x: (N, in), kernel: (in, out), bias: (out,) (or a scalar such as 0) -> z: (N, out).
@@ -137,7 +149,13 @@ def dense_forward(x, kernel, bias):
     return z
 
 
-def dense_backward(x, kernel, grad_z, grad_kernel, grad_bias):
+def dense_backward(
+    x: np.ndarray,
+    kernel: np.ndarray,
+    grad_z: np.ndarray,
+    grad_kernel: np.ndarray,
+    grad_bias: np.ndarray,
+) -> np.ndarray:
     """Gradients of an affine map, given dL/dz.
 
     dL/dkernel = x.T @ dL/dz   (in, out), written into ``grad_kernel``
@@ -154,7 +172,7 @@ def dense_backward(x, kernel, grad_z, grad_kernel, grad_bias):
     return matmul(grad_z, kernel.T)
 
 
-def bias_gradient(grad_output):
+def bias_gradient(grad_output: np.ndarray) -> np.ndarray:
     """dL/dbias of a layer that adds one bias per channel: grad_output (..., F) summed over
     every axis but the last -> (F,), adding the numbers in NumPy's order. For the conv
     autoencoder's first layer (128, 28, 28, 16): 0.36 ms, against 3.2 ms for NumPy's

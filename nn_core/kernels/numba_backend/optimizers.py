@@ -153,7 +153,15 @@ def _adam(
         param[i] = p - m / denominator * step_size
 
 
-def sgd_update(param, grad, momentum_buffer, lr, momentum, nesterov, weight_decay):
+def sgd_update(
+    param: np.ndarray,
+    grad: np.ndarray,
+    momentum_buffer: np.ndarray | None,
+    lr: float,
+    momentum: float,
+    nesterov: bool,
+    weight_decay: float,
+) -> None:
     """SGD step in place; see the reference for the formula. All arrays: param's shape."""
     if not _fusable(param, grad, momentum_buffer if momentum else None):
         return reference.sgd_update(
@@ -173,7 +181,9 @@ def sgd_update(param, grad, momentum_buffer, lr, momentum, nesterov, weight_deca
     )
 
 
-def adagrad_update(param, grad, squared_sum, lr, epsilon):
+def adagrad_update(
+    param: np.ndarray, grad: np.ndarray, squared_sum: np.ndarray, lr: float, epsilon: float
+) -> None:
     """Adagrad step in place; see the reference. All arrays: param's shape."""
     if not _fusable(param, grad, squared_sum):
         return reference.adagrad_update(param, grad, squared_sum, lr, epsilon)
@@ -181,7 +191,15 @@ def adagrad_update(param, grad, squared_sum, lr, epsilon):
     _adagrad(param.reshape(-1), grad.reshape(-1), squared_sum.reshape(-1), cast(lr), cast(epsilon))
 
 
-def adadelta_update(param, grad, square_avg, acc_delta, lr, rho, epsilon):
+def adadelta_update(
+    param: np.ndarray,
+    grad: np.ndarray,
+    square_avg: np.ndarray,
+    acc_delta: np.ndarray,
+    lr: float,
+    rho: float,
+    epsilon: float,
+) -> None:
     """Adadelta step in place; see the reference. All arrays: param's shape."""
     if not _fusable(param, grad, square_avg, acc_delta):
         return reference.adadelta_update(param, grad, square_avg, acc_delta, lr, rho, epsilon)
@@ -199,8 +217,17 @@ def adadelta_update(param, grad, square_avg, acc_delta, lr, rho, epsilon):
 
 
 def rmsprop_update(
-    param, grad, square_avg, grad_avg, momentum_buffer, lr, rho, momentum, epsilon, centered
-):
+    param: np.ndarray,
+    grad: np.ndarray,
+    square_avg: np.ndarray,
+    grad_avg: np.ndarray | None,
+    momentum_buffer: np.ndarray | None,
+    lr: float,
+    rho: float,
+    momentum: float,
+    epsilon: float,
+    centered: bool,
+) -> None:
     """RMSprop step in place; see the reference. All arrays: param's shape."""
     grad_avg = grad_avg if centered else None
     momentum_buffer = momentum_buffer if momentum else None
@@ -248,8 +275,17 @@ def _adam_step(
 
 
 def adam_update(
-    param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta_1, beta_2, epsilon, step
-):
+    param: np.ndarray,
+    grad: np.ndarray,
+    exp_avg: np.ndarray,
+    exp_avg_sq: np.ndarray,
+    max_exp_avg_sq: np.ndarray | None,
+    lr: float,
+    beta_1: float,
+    beta_2: float,
+    epsilon: float,
+    step: int,
+) -> None:
     """Adam (AMSGrad when max_exp_avg_sq is given) step ``step`` in place; see the reference."""
     if not _fusable(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq):
         return reference.adam_update(
@@ -261,18 +297,18 @@ def adam_update(
 
 
 def adamw_update(
-    param,
-    grad,
-    exp_avg,
-    exp_avg_sq,
-    max_exp_avg_sq,
-    lr,
-    beta_1,
-    beta_2,
-    epsilon,
-    weight_decay,
-    step,
-):
+    param: np.ndarray,
+    grad: np.ndarray,
+    exp_avg: np.ndarray,
+    exp_avg_sq: np.ndarray,
+    max_exp_avg_sq: np.ndarray | None,
+    lr: float,
+    beta_1: float,
+    beta_2: float,
+    epsilon: float,
+    weight_decay: float,
+    step: int,
+) -> None:
     """AdamW step in place: decoupled decay p <- p (1 - lr wd), then Adam; see the reference."""
     if not _fusable(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq):
         return reference.adamw_update(

@@ -9,10 +9,15 @@ loop over the windows directly instead of building padded copies, parallel over 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numba
 import numpy as np
 
 from ._jit import contiguous, jit
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 def _output_hw(height, width, pool_size, strides, padding):
@@ -189,7 +194,9 @@ def _upsample_backward(grad_y, size_h, size_w, grad_x):
                             total[c] += cell[c]
 
 
-def max_pool2d_forward(x, pool_size, strides, padding):
+def max_pool2d_forward(
+    x: np.ndarray, pool_size: Sequence[int], strides: Sequence[int], padding: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
     """y = max over each window; also the position of the winner.
 
     x: (N, H, W, C) -> (y, argmax), both (N, OH, OW, C); argmax (int64) is the flat
@@ -206,7 +213,14 @@ def max_pool2d_forward(x, pool_size, strides, padding):
     return y, argmax
 
 
-def max_pool2d_backward(grad_y, argmax, input_shape, pool_size, strides, padding):
+def max_pool2d_backward(
+    grad_y: np.ndarray,
+    argmax: np.ndarray,
+    input_shape: Sequence[int],
+    pool_size: Sequence[int],
+    strides: Sequence[int],
+    padding: Sequence[int],
+) -> np.ndarray:
     """dL/dx: each dL/dy goes to the input cell that won its window (summed over windows).
 
     grad_y, argmax: (N, OH, OW, C); input_shape: (N, H, W, C) -> grad_x: (N, H, W, C).
@@ -238,7 +252,9 @@ def max_pool2d_backward(grad_y, argmax, input_shape, pool_size, strides, padding
     return grad_x
 
 
-def avg_pool2d_forward(x, pool_size, strides, padding):
+def avg_pool2d_forward(
+    x: np.ndarray, pool_size: Sequence[int], strides: Sequence[int], padding: Sequence[int]
+) -> np.ndarray:
     """y = mean over the real (non-padded) cells of each window.
 
     x: (N, H, W, C) -> y: (N, OH, OW, C); y = window sum / count of real cells.
@@ -252,7 +268,13 @@ def avg_pool2d_forward(x, pool_size, strides, padding):
     return y
 
 
-def avg_pool2d_backward(grad_y, input_shape, pool_size, strides, padding):
+def avg_pool2d_backward(
+    grad_y: np.ndarray,
+    input_shape: Sequence[int],
+    pool_size: Sequence[int],
+    strides: Sequence[int],
+    padding: Sequence[int],
+) -> np.ndarray:
     """dL/dx[n, h, w, c] = sum over windows containing (h, w) of dL/dy / count(window).
 
     grad_y: (N, OH, OW, C); input_shape: (N, H, W, C) -> grad_x: (N, H, W, C).
@@ -264,7 +286,7 @@ def avg_pool2d_backward(grad_y, input_shape, pool_size, strides, padding):
     return grad_x
 
 
-def upsample_nearest2d_forward(x, size_h, size_w):
+def upsample_nearest2d_forward(x: np.ndarray, size_h: int, size_w: int) -> np.ndarray:
     """Repeat each pixel into a size_h x size_w block.
 
     x: (N, H, W, C) -> y: (N, H*size_h, W*size_w, C), y[n, h, w] = x[n, h // size_h, w // size_w].
@@ -277,7 +299,7 @@ def upsample_nearest2d_forward(x, size_h, size_w):
     return y
 
 
-def upsample_nearest2d_backward(grad_y, size_h, size_w):
+def upsample_nearest2d_backward(grad_y: np.ndarray, size_h: int, size_w: int) -> np.ndarray:
     """dL/dx = dL/dy summed over each size_h x size_w block.
 
     grad_y: (N, H*size_h, W*size_w, C) -> grad_x: (N, H, W, C).

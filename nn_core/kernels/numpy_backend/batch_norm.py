@@ -6,10 +6,12 @@ inverse_std = 1 / sqrt(variance + epsilon) (C,), normalized = (x - mean) * inver
 (M, C), y = gamma * normalized + beta with gamma, beta (C,).
 """
 
+from __future__ import annotations
+
 import numpy as np
 
 
-def batch_norm_statistics(x):
+def batch_norm_statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel mean and biased variance: x (M, C) -> mean (C,), variance (C,).
 
     variance = sum((x - mean)^2) / M (divides by M, not M - 1), computed in two passes
@@ -21,7 +23,14 @@ def batch_norm_statistics(x):
     return mean, variance
 
 
-def batch_norm_forward(x, mean, variance, gamma, beta, epsilon):
+def batch_norm_forward(
+    x: np.ndarray,
+    mean: np.ndarray,
+    variance: np.ndarray,
+    gamma: np.ndarray,
+    beta: np.ndarray,
+    epsilon: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """y = gamma * (x - mean) / sqrt(variance + epsilon) + beta.
 
     x: (M, C); mean, variance, gamma, beta: (C,); epsilon: float.
@@ -33,7 +42,9 @@ def batch_norm_forward(x, mean, variance, gamma, beta, epsilon):
     return outputs, normalized, inverse_std
 
 
-def batch_norm_backward(grad_output, normalized, inverse_std, gamma):
+def batch_norm_backward(
+    grad_output: np.ndarray, normalized: np.ndarray, inverse_std: np.ndarray, gamma: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gradients when mean and variance are this batch's statistics (training).
 
     With g = dL/dy (M, C) and sums over the M rows:
@@ -53,7 +64,9 @@ def batch_norm_backward(grad_output, normalized, inverse_std, gamma):
     return grad_input, grad_gamma, grad_beta
 
 
-def batch_norm_inference_backward(grad_output, normalized, inverse_std, gamma):
+def batch_norm_inference_backward(
+    grad_output: np.ndarray, normalized: np.ndarray, inverse_std: np.ndarray, gamma: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gradients when mean and variance are constants (the moving statistics).
 
     g = dL/dy (M, C): dL/dx = g * gamma * inverse_std (M, C),

@@ -24,9 +24,13 @@ it is built from the same three functions (see ``conv2d_transpose_forward``).
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 def conv_output_size(size: int, kernel: int, stride: int, padding: str) -> int:
@@ -58,7 +62,17 @@ def _padded_output_size(padded_size: int, kernel: int, stride: int) -> int:
     return (padded_size - kernel) // stride + 1
 
 
-def im2col(x, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right):
+def im2col(
+    x: np.ndarray,
+    kernel_h: int,
+    kernel_w: int,
+    stride_h: int,
+    stride_w: int,
+    pad_top: int,
+    pad_bottom: int,
+    pad_left: int,
+    pad_right: int,
+) -> np.ndarray:
     """Patch matrix of a zero-padded NHWC batch.
 
     x: (N, H, W, C) -> cols: (N*OH*OW, kernel_h*kernel_w*C), where
@@ -79,17 +93,17 @@ def im2col(x, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_bottom, pad_l
 
 
 def col2im(
-    cols,
-    input_shape,
-    kernel_h,
-    kernel_w,
-    stride_h,
-    stride_w,
-    pad_top,
-    pad_bottom,
-    pad_left,
-    pad_right,
-):
+    cols: np.ndarray,
+    input_shape: Sequence[int],
+    kernel_h: int,
+    kernel_w: int,
+    stride_h: int,
+    stride_w: int,
+    pad_top: int,
+    pad_bottom: int,
+    pad_left: int,
+    pad_right: int,
+) -> np.ndarray:
     """Adjoint of ``im2col``: add every patch back where it came from.
 
     cols: (N*OH*OW, kernel_h*kernel_w*C), input_shape: (N, H, W, C) -> (N, H, W, C).
@@ -112,7 +126,13 @@ def col2im(
     return x_padded[:, pad_top : pad_top + height, pad_left : pad_left + width, :]
 
 
-def conv2d_forward(x, kernel, bias, strides, padding):
+def conv2d_forward(
+    x: np.ndarray,
+    kernel: np.ndarray,
+    bias: np.ndarray | None,
+    strides: Sequence[int],
+    padding: Sequence[int],
+) -> np.ndarray:
     """z = conv2d(x, kernel) + bias, as z = im2col(x) @ W + bias.
 
     x: (N, H, W, C), kernel: (kh, kw, C, F), bias: (F,) or None, strides: (sh, sw),
@@ -129,7 +149,13 @@ def conv2d_forward(x, kernel, bias, strides, padding):
     return z.reshape(x.shape[0], out_h, out_w, filters)
 
 
-def conv2d_backward_input(grad_z, kernel, input_shape, strides, padding):
+def conv2d_backward_input(
+    grad_z: np.ndarray,
+    kernel: np.ndarray,
+    input_shape: Sequence[int],
+    strides: Sequence[int],
+    padding: Sequence[int],
+) -> np.ndarray:
     """dL/dx = col2im(dL/dz @ W.T) for z = conv2d(x, kernel).
 
     grad_z: (N, OH, OW, F), kernel: (kh, kw, C, F), input_shape: (N, H, W, C) of x,
@@ -142,7 +168,13 @@ def conv2d_backward_input(grad_z, kernel, input_shape, strides, padding):
     return col2im(grad_cols, input_shape, kernel_h, kernel_w, *strides, *padding)
 
 
-def conv2d_backward_kernel(x, grad_z, kernel_shape, strides, padding):
+def conv2d_backward_kernel(
+    x: np.ndarray,
+    grad_z: np.ndarray,
+    kernel_shape: Sequence[int],
+    strides: Sequence[int],
+    padding: Sequence[int],
+) -> np.ndarray:
     """dL/dkernel = im2col(x).T @ dL/dz for z = conv2d(x, kernel).
 
     x: (N, H, W, C), grad_z: (N, OH, OW, F), kernel_shape: (kh, kw, C, F),
@@ -155,7 +187,14 @@ def conv2d_backward_kernel(x, grad_z, kernel_shape, strides, padding):
     return grad_kernel.reshape(kernel_shape)
 
 
-def conv2d_transpose_forward(x, kernel, bias, strides, padding, output_hw):
+def conv2d_transpose_forward(
+    x: np.ndarray,
+    kernel: np.ndarray,
+    bias: np.ndarray | None,
+    strides: Sequence[int],
+    padding: Sequence[int],
+    output_hw: Sequence[int],
+) -> np.ndarray:
     """Transposed convolution: the adjoint of ``conv2d_forward``, plus a bias.
 
     x: (N, H, W, C_in), kernel: (kh, kw, F, C_in) (Keras Conv2DTranspose layout: it is

@@ -1,9 +1,11 @@
 """Fully connected layer: an affine map ``z = x @ kernel + bias``."""
 
+from __future__ import annotations
+
 import numpy as np
 
 
-def dense_forward(x, kernel, bias):
+def dense_forward(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | float) -> np.ndarray:
     """z = x @ kernel + bias.
 
     x: (N, in), kernel: (in, out), bias: (out,) -> z: (N, out).
@@ -13,7 +15,7 @@ def dense_forward(x, kernel, bias):
     return z
 
 
-def matrix_product(a, b):
+def matrix_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a @ b, always by GEMM: NumPy sends a one-row a to GEMV, whose sums OpenBLAS orders
     differently (on an AMD EPYC, AVX2: (1, 6) @ (6, 5) differed from row 0 of (37, 6) @
     (6, 5) in the last bit), so predict(batch_size=1) would not match a whole-batch
@@ -23,7 +25,13 @@ def matrix_product(a, b):
     return a @ b
 
 
-def dense_backward(x, kernel, grad_z, grad_kernel, grad_bias):
+def dense_backward(
+    x: np.ndarray,
+    kernel: np.ndarray,
+    grad_z: np.ndarray,
+    grad_kernel: np.ndarray,
+    grad_bias: np.ndarray,
+) -> np.ndarray:
     """Gradients of an affine map, given dL/dz.
 
     dL/dkernel = x.T @ dL/dz   (in, out), written into ``grad_kernel``
@@ -35,7 +43,7 @@ def dense_backward(x, kernel, grad_z, grad_kernel, grad_bias):
     return grad_z @ kernel.T
 
 
-def bias_gradient(grad_output):
+def bias_gradient(grad_output: np.ndarray) -> np.ndarray:
     """dL/dbias of a layer that adds one bias per channel: grad_output (..., F) summed over
     every axis but the last -> (F,) (Dense: (N, F); Conv2D: (N, OH, OW, F))."""
     grad_output = np.asarray(grad_output)

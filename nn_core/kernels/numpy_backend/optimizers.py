@@ -7,10 +7,20 @@ Python floats; as NumPy does, they are cast to the arrays' dtype in each operati
 An optional state array is None when its option is off.
 """
 
+from __future__ import annotations
+
 import numpy as np
 
 
-def sgd_update(param, grad, momentum_buffer, lr, momentum, nesterov, weight_decay):
+def sgd_update(
+    param: np.ndarray,
+    grad: np.ndarray,
+    momentum_buffer: np.ndarray | None,
+    lr: float,
+    momentum: float,
+    nesterov: bool,
+    weight_decay: float,
+) -> None:
     """SGD with optional (Nesterov) momentum and coupled L2 weight decay:
 
     g <- g + weight_decay * p                      (if weight_decay)
@@ -21,13 +31,16 @@ def sgd_update(param, grad, momentum_buffer, lr, momentum, nesterov, weight_deca
     if weight_decay:
         grad = grad + weight_decay * param
     if momentum:
+        assert momentum_buffer is not None  # given whenever momentum is on
         momentum_buffer *= momentum
         momentum_buffer += grad
         grad = grad + momentum * momentum_buffer if nesterov else momentum_buffer
     param -= lr * grad
 
 
-def adagrad_update(param, grad, squared_sum, lr, epsilon):
+def adagrad_update(
+    param: np.ndarray, grad: np.ndarray, squared_sum: np.ndarray, lr: float, epsilon: float
+) -> None:
     """s <- s + g^2;  p <- p - lr * g / (sqrt(s) + epsilon)."""
     squared_sum += grad * grad
     step = np.sqrt(squared_sum)
@@ -37,7 +50,15 @@ def adagrad_update(param, grad, squared_sum, lr, epsilon):
     param -= step
 
 
-def adadelta_update(param, grad, square_avg, acc_delta, lr, rho, epsilon):
+def adadelta_update(
+    param: np.ndarray,
+    grad: np.ndarray,
+    square_avg: np.ndarray,
+    acc_delta: np.ndarray,
+    lr: float,
+    rho: float,
+    epsilon: float,
+) -> None:
     """v <- rho v + (1 - rho) g^2;  delta = sqrt(u + eps) / sqrt(v + eps) * g;
     u <- rho u + (1 - rho) delta^2;  p <- p - lr * delta."""
     square_avg *= rho
@@ -52,14 +73,24 @@ def adadelta_update(param, grad, square_avg, acc_delta, lr, rho, epsilon):
 
 
 def rmsprop_update(
-    param, grad, square_avg, grad_avg, momentum_buffer, lr, rho, momentum, epsilon, centered
-):
+    param: np.ndarray,
+    grad: np.ndarray,
+    square_avg: np.ndarray,
+    grad_avg: np.ndarray | None,
+    momentum_buffer: np.ndarray | None,
+    lr: float,
+    rho: float,
+    momentum: float,
+    epsilon: float,
+    centered: bool,
+) -> None:
     """v <- rho v + (1 - rho) g^2;  a <- a + (1 - rho)(g - a) (centered);
     d = sqrt(v - a^2) + eps if centered else sqrt(v) + eps;
     b <- momentum b + g / d, p <- p - lr b (if momentum), else p <- p - lr g / d."""
     square_avg *= rho
     square_avg += (1 - rho) * grad * grad
     if centered:
+        assert grad_avg is not None  # given whenever centered is on
         grad_avg += (1 - rho) * (grad - grad_avg)
         denominator = square_avg - grad_avg * grad_avg
         np.sqrt(denominator, out=denominator)
@@ -67,6 +98,7 @@ def rmsprop_update(
         denominator = np.sqrt(square_avg)
     denominator += epsilon
     if momentum:
+        assert momentum_buffer is not None  # given whenever momentum is on
         momentum_buffer *= momentum
         momentum_buffer += grad / denominator
         param -= lr * momentum_buffer
@@ -77,8 +109,17 @@ def rmsprop_update(
 
 
 def adam_update(
-    param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta_1, beta_2, epsilon, step
-):
+    param: np.ndarray,
+    grad: np.ndarray,
+    exp_avg: np.ndarray,
+    exp_avg_sq: np.ndarray,
+    max_exp_avg_sq: np.ndarray | None,
+    lr: float,
+    beta_1: float,
+    beta_2: float,
+    epsilon: float,
+    step: int,
+) -> None:
     """Adam step number ``step`` (1, 2, ...), AMSGrad when ``max_exp_avg_sq`` is given:
 
     m <- m + (1 - beta_1) (g - m);  v <- beta_2 v + (1 - beta_2) g^2
@@ -101,18 +142,18 @@ def adam_update(
 
 
 def adamw_update(
-    param,
-    grad,
-    exp_avg,
-    exp_avg_sq,
-    max_exp_avg_sq,
-    lr,
-    beta_1,
-    beta_2,
-    epsilon,
-    weight_decay,
-    step,
-):
+    param: np.ndarray,
+    grad: np.ndarray,
+    exp_avg: np.ndarray,
+    exp_avg_sq: np.ndarray,
+    max_exp_avg_sq: np.ndarray | None,
+    lr: float,
+    beta_1: float,
+    beta_2: float,
+    epsilon: float,
+    weight_decay: float,
+    step: int,
+) -> None:
     """AdamW: p <- p * (1 - lr * weight_decay) (decoupled decay), then ``adam_update``."""
     if weight_decay:
         param *= 1 - lr * weight_decay

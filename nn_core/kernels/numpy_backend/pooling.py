@@ -10,8 +10,13 @@ pooling divides each window's sum by the number of real (non-padded) cells in it
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 def _windows(x_padded, pool_size, strides):
@@ -45,7 +50,9 @@ def _scatter_windows(grad_at_offset, grad_y, input_shape, pool_size, strides, pa
     return grad_padded[:, top : top + height, left : left + width, :]
 
 
-def max_pool2d_forward(x, pool_size, strides, padding):
+def max_pool2d_forward(
+    x: np.ndarray, pool_size: Sequence[int], strides: Sequence[int], padding: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
     """y = max over each window; also the position of the winner.
 
     x: (N, H, W, C) -> (y, argmax), both (N, OH, OW, C); argmax (int64) is the flat
@@ -59,7 +66,14 @@ def max_pool2d_forward(x, pool_size, strides, padding):
     return y, argmax
 
 
-def max_pool2d_backward(grad_y, argmax, input_shape, pool_size, strides, padding):
+def max_pool2d_backward(
+    grad_y: np.ndarray,
+    argmax: np.ndarray,
+    input_shape: Sequence[int],
+    pool_size: Sequence[int],
+    strides: Sequence[int],
+    padding: Sequence[int],
+) -> np.ndarray:
     """dL/dx: each dL/dy goes to the input cell that won its window (summed over windows).
 
     grad_y, argmax: (N, OH, OW, C); input_shape: (N, H, W, C) -> grad_x: (N, H, W, C).
@@ -80,7 +94,9 @@ def _real_cell_counts(input_hw, pool_size, strides, padding, dtype):
     return counts[0, :, :, 0]
 
 
-def avg_pool2d_forward(x, pool_size, strides, padding):
+def avg_pool2d_forward(
+    x: np.ndarray, pool_size: Sequence[int], strides: Sequence[int], padding: Sequence[int]
+) -> np.ndarray:
     """y = mean over the real (non-padded) cells of each window.
 
     x: (N, H, W, C) -> y: (N, OH, OW, C); y = window sum / count, count: (OH, OW).
@@ -90,7 +106,13 @@ def avg_pool2d_forward(x, pool_size, strides, padding):
     return window_sums / counts[None, :, :, None]
 
 
-def avg_pool2d_backward(grad_y, input_shape, pool_size, strides, padding):
+def avg_pool2d_backward(
+    grad_y: np.ndarray,
+    input_shape: Sequence[int],
+    pool_size: Sequence[int],
+    strides: Sequence[int],
+    padding: Sequence[int],
+) -> np.ndarray:
     """dL/dx[n, h, w, c] = sum over windows containing (h, w) of dL/dy / count(window).
 
     grad_y: (N, OH, OW, C); input_shape: (N, H, W, C) -> grad_x: (N, H, W, C).
@@ -100,7 +122,7 @@ def avg_pool2d_backward(grad_y, input_shape, pool_size, strides, padding):
     return _scatter_windows(lambda i, j: share, grad_y, input_shape, pool_size, strides, padding)
 
 
-def upsample_nearest2d_forward(x, size_h, size_w):
+def upsample_nearest2d_forward(x: np.ndarray, size_h: int, size_w: int) -> np.ndarray:
     """Repeat each pixel into a size_h x size_w block.
 
     x: (N, H, W, C) -> y: (N, H*size_h, W*size_w, C), y[n, h, w] = x[n, h // size_h, w // size_w].
@@ -112,7 +134,7 @@ def upsample_nearest2d_forward(x, size_h, size_w):
     return blocks.reshape(n, height * size_h, width * size_w, channels)
 
 
-def upsample_nearest2d_backward(grad_y, size_h, size_w):
+def upsample_nearest2d_backward(grad_y: np.ndarray, size_h: int, size_w: int) -> np.ndarray:
     """dL/dx = dL/dy summed over each size_h x size_w block.
 
     grad_y: (N, H*size_h, W*size_w, C) -> grad_x: (N, H, W, C).
