@@ -27,6 +27,11 @@ logits z instead, as for a sigmoid: log p = z - logsumexp(z) is exact for every 
 the gradient at the logits is (softmax(z) - y) / N.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 from . import kernels
@@ -38,16 +43,16 @@ class Loss:
 
     name = "loss"
 
-    def __call__(self, y_true, y_pred) -> float:
+    def __call__(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
         y_true, y_pred = self._check(y_true, y_pred)
         return self._value(y_true, y_pred)
 
-    def gradient(self, y_true, y_pred):
+    def gradient(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         """dL/dy_pred, an array of y_pred's shape and dtype."""
         y_true, y_pred = self._check(y_true, y_pred)
         return self._gradient(y_true, y_pred)
 
-    def _check(self, y_true, y_pred):
+    def _check(self, y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         y_pred = np.asarray(y_pred)
         if not np.issubdtype(y_pred.dtype, np.floating):
             y_pred = y_pred.astype(np.float32)
@@ -61,11 +66,11 @@ class Loss:
             raise ValueError(f"{self.name}: cannot compute a loss over an empty batch")
         return y_true, y_pred
 
-    def target_shape(self, output_shape) -> tuple:
+    def target_shape(self, output_shape: Sequence[int]) -> tuple[int, ...]:
         """The per-sample shape of y_true for outputs of per-sample shape ``output_shape``."""
         return tuple(output_shape)
 
-    def check_targets(self, y, output_shape, argument):
+    def check_targets(self, y: Any, output_shape: Sequence[int], argument: str) -> Any:
         """The user's targets ``y`` checked (before any conversion) for outputs of
         per-sample shape ``output_shape``; returns them, reshaped if need be. ``argument``
         names y in error messages. Default: y as given (shapes are checked by the model).
@@ -78,10 +83,10 @@ class Loss:
     def _gradient(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"class_name": type(self).__name__}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
 
@@ -96,7 +101,7 @@ class BinaryCrossentropy(Loss):
 
     name = "binary_crossentropy"
 
-    def __init__(self, from_logits=False, epsilon=1e-7):
+    def __init__(self, from_logits: bool = False, epsilon: float = 1e-7):
         if not 0 < epsilon < 0.5:
             raise ValueError(f"BinaryCrossentropy: epsilon must be in (0, 0.5), got {epsilon!r}")
         self.from_logits = bool(from_logits)
@@ -112,12 +117,14 @@ class BinaryCrossentropy(Loss):
             return kernels.binary_crossentropy_from_logits_gradient(y_true, y_pred)
         return kernels.binary_crossentropy_gradient(y_true, y_pred, self.epsilon)
 
-    def logits_value(self, y_true, logits) -> float:
+    def logits_value(self, y_true: np.ndarray, logits: np.ndarray) -> float:
         """The loss of sigmoid(logits), computed stably from the logits."""
         y_true, logits = self._check(y_true, logits)
         return kernels.binary_crossentropy_from_logits(y_true, logits)
 
-    def logits_gradient(self, y_true, logits, probabilities=None):
+    def logits_gradient(
+        self, y_true: np.ndarray, logits: np.ndarray, probabilities: np.ndarray | None = None
+    ) -> np.ndarray:
         """dL/dlogits = (sigmoid(logits) - y) / size.
 
         ``probabilities``: sigmoid(logits) when the caller already has it (the output of
@@ -128,7 +135,7 @@ class BinaryCrossentropy(Loss):
             return kernels.binary_crossentropy_from_probabilities_gradient(y_true, probabilities)
         return kernels.binary_crossentropy_from_logits_gradient(y_true, logits)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "from_logits": self.from_logits, "epsilon": self.epsilon}
 
 
@@ -158,12 +165,14 @@ class SummedBinaryCrossentropy(BinaryCrossentropy):
     def _gradient(self, y_true, y_pred):
         return self._elements_per_sample(y_pred) * super()._gradient(y_true, y_pred)
 
-    def logits_value(self, y_true, logits) -> float:
+    def logits_value(self, y_true: np.ndarray, logits: np.ndarray) -> float:
         """The loss of sigmoid(logits), computed stably from the logits."""
         per_sample = self._elements_per_sample(np.asarray(logits))
         return per_sample * super().logits_value(y_true, logits)
 
-    def logits_gradient(self, y_true, logits, probabilities=None):
+    def logits_gradient(
+        self, y_true: np.ndarray, logits: np.ndarray, probabilities: np.ndarray | None = None
+    ) -> np.ndarray:
         """dL/dlogits = (sigmoid(logits) - y) / N."""
         grad = super().logits_gradient(y_true, logits, probabilities)
         grad *= self._elements_per_sample(np.asarray(logits))
@@ -207,7 +216,7 @@ class _SoftmaxCrossentropy(Loss):
     (M rows: N, or N times the middle axes) of y_pred's dtype.
     """
 
-    def __init__(self, from_logits=False, epsilon=1e-7):
+    def __init__(self, from_logits: bool = False, epsilon: float = 1e-7):
         if not 0 < epsilon < 0.5:
             raise ValueError(f"{type(self).__name__}: epsilon must be in (0, 0.5), got {epsilon!r}")
         self.from_logits = bool(from_logits)
@@ -250,12 +259,14 @@ class _SoftmaxCrossentropy(Loss):
         grad = (p * np.sum(targets, axis=-1, keepdims=True) - targets) / len(z)
         return grad.astype(logits.dtype).reshape(logits.shape)
 
-    def logits_value(self, y_true, logits) -> float:
+    def logits_value(self, y_true: np.ndarray, logits: np.ndarray) -> float:
         """The loss of softmax(logits), computed exactly from the logits."""
         y_true, logits = self._check(y_true, logits)
         return self._logits_value(y_true, logits)
 
-    def logits_gradient(self, y_true, logits, probabilities=None):
+    def logits_gradient(
+        self, y_true: np.ndarray, logits: np.ndarray, probabilities: np.ndarray | None = None
+    ) -> np.ndarray:
         """dL/dlogits = (softmax(logits) - y) / M, logits (N, ..., K).
 
         ``probabilities``: softmax(logits) when the caller already has it (the model's
@@ -264,7 +275,7 @@ class _SoftmaxCrossentropy(Loss):
         y_true, logits = self._check(y_true, logits)
         return self._logits_gradient(y_true, logits, probabilities)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "from_logits": self.from_logits, "epsilon": self.epsilon}
 
 
@@ -283,7 +294,7 @@ class CategoricalCrossentropy(_SoftmaxCrossentropy):
     def _target_matrix(self, y_true, like):
         return y_true.reshape(-1, like.shape[-1])
 
-    def check_targets(self, y, output_shape, argument):
+    def check_targets(self, y: Any, output_shape: Sequence[int], argument: str) -> Any:
         shape = np.shape(y)
         output_shape = tuple(output_shape)
         if shape[1:] != output_shape and shape[1:] in (output_shape[:-1], output_shape[:-1] + (1,)):
@@ -306,10 +317,10 @@ class SparseCategoricalCrossentropy(_SoftmaxCrossentropy):
 
     name = "sparse_categorical_crossentropy"
 
-    def target_shape(self, output_shape) -> tuple:
+    def target_shape(self, output_shape: Sequence[int]) -> tuple[int, ...]:
         return (*tuple(output_shape)[:-1], 1)
 
-    def check_targets(self, y, output_shape, argument):
+    def check_targets(self, y: Any, output_shape: Sequence[int], argument: str) -> np.ndarray:
         """Labels (N, ...) or (N, ..., 1) for outputs (N, ..., K); returns (N, ..., 1)."""
         y = np.asarray(y)
         return _checked_labels(y, (len(y), *tuple(output_shape)), argument).reshape(
@@ -379,7 +390,7 @@ _LOSSES = {
 }
 
 
-def get(identifier) -> Loss:
+def get(identifier: str | dict[str, Any] | Loss) -> Loss:
     """A loss from a name (``"binary_crossentropy"``, ``"mse"``, ...), a config or a Loss."""
     if isinstance(identifier, Loss):
         return identifier

@@ -26,6 +26,9 @@ its keys are "<output>_<metric>" (Keras 2's convention), e.g. "digits_accuracy".
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import numpy as np
 
 from . import losses as losses_module
@@ -37,25 +40,25 @@ class Metric:
 
     default_name = "metric"
 
-    def __init__(self, name=None):
+    def __init__(self, name: str | None = None):
         self.name = self.default_name if name is None else str(name)
 
     def _scores(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def totals(self, y_true, y_pred) -> tuple[float, int]:
+    def totals(self, y_true: np.ndarray, y_pred: np.ndarray) -> tuple[float, int]:
         """(sum of the scores, number of scores) of one batch."""
         scores = self._scores(np.asarray(y_true), np.asarray(y_pred))
         return float(np.sum(scores, dtype=np.float64)), int(scores.size)
 
-    def __call__(self, y_true, y_pred) -> float:
+    def __call__(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
         total, count = self.totals(y_true, y_pred)
         return total / count if count else float("nan")
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"class_name": type(self).__name__, "name": self.name}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
 
 
@@ -75,7 +78,7 @@ class BinaryAccuracy(Metric):
 
     default_name = "binary_accuracy"
 
-    def __init__(self, name=None, threshold=0.5):
+    def __init__(self, name: str | None = None, threshold: float = 0.5):
         super().__init__(name)
         self.threshold = float(threshold)
 
@@ -83,7 +86,7 @@ class BinaryAccuracy(Metric):
         _same_shape(self, y_true, y_pred)
         return y_true == (y_pred > self.threshold)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "threshold": self.threshold}
 
 
@@ -145,7 +148,11 @@ _METRICS = {
 _ACCURACY_NAMES = ("accuracy", "acc")
 
 
-def get(identifier, loss=None, output_shape=None) -> Metric:
+def get(
+    identifier: str | dict[str, Any] | Metric,
+    loss: losses_module.Loss | None = None,
+    output_shape: Sequence[int] | None = None,
+) -> Metric:
     """A metric from a name, a config dict or a Metric; its log key is the name given.
 
     ``loss`` and ``output_shape`` (per sample) resolve "accuracy" / "acc" (see above).
@@ -180,7 +187,7 @@ def _accuracy_for(loss, output_shape):
     return CategoricalAccuracy
 
 
-def check_spec(metrics):
+def check_spec(metrics: Any) -> None:
     """Raise ValueError unless ``metrics`` has a form ``resolve`` accepts (names checked
     later, once the outputs are known)."""
     if metrics is None or isinstance(metrics, (list, tuple, dict)):
@@ -191,7 +198,12 @@ def check_spec(metrics):
     )
 
 
-def resolve(metrics, output_names, output_losses, output_shapes) -> list[list[Metric]]:
+def resolve(
+    metrics: Sequence[Any] | Mapping[str, Any] | None,
+    output_names: Sequence[str],
+    output_losses: Sequence[losses_module.Loss | None],
+    output_shapes: Sequence[Sequence[int]],
+) -> list[list[Metric]]:
     """Per output, the list of its metrics, from ``compile``'s ``metrics`` argument."""
     count = len(output_names)
     if not metrics:
@@ -220,7 +232,7 @@ def resolve(metrics, output_names, output_losses, output_shapes) -> list[list[Me
     return resolved
 
 
-def serialise(metrics):
+def serialise(metrics: Any) -> Any:
     """``compile``'s ``metrics`` as JSON-able data (names as they are, Metrics as configs)."""
     if isinstance(metrics, Metric):
         return metrics.get_config()
@@ -231,7 +243,7 @@ def serialise(metrics):
     return metrics
 
 
-def log_keys(per_output, output_names) -> list[str]:
+def log_keys(per_output: Sequence[Sequence[Metric]], output_names: Sequence[str]) -> list[str]:
     """The log key of each metric, output by output: "accuracy", or "<output>_accuracy"."""
     if len(output_names) == 1:
         return [metric.name for metric in per_output[0]]
@@ -245,13 +257,13 @@ def log_keys(per_output, output_names) -> list[str]:
 class Totals:
     """Running (sum, count) of every metric of every output, over the batches seen."""
 
-    def __init__(self, per_output, output_names):
+    def __init__(self, per_output: Sequence[Sequence[Metric]], output_names: Sequence[str]):
         self.per_output = per_output
         self.keys = log_keys(per_output, output_names)
         self.sums = [0.0] * len(self.keys)
         self.counts = [0] * len(self.keys)
 
-    def update(self, ys, predictions):
+    def update(self, ys: Sequence[np.ndarray], predictions: Sequence[np.ndarray]) -> None:
         """Add one batch: ``ys`` and ``predictions``, one array per output."""
         index = 0
         for metrics, y, prediction in zip(self.per_output, ys, predictions):

@@ -11,6 +11,11 @@ divided by the batch size, as Keras does: it is the per-sample mean over the bat
 its weight does not change with the batch size.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
 import numpy as np
 
 from ._names import unknown_name_error
@@ -19,27 +24,27 @@ from ._names import unknown_name_error
 class Regularizer:
     """``reg(w) -> float`` and ``reg.gradient(w) -> array`` (d penalty / d w)."""
 
-    def __call__(self, weights) -> float:
+    def __call__(self, weights: np.ndarray) -> float:
         raise NotImplementedError
 
-    def gradient(self, weights):
+    def gradient(self, weights: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         raise NotImplementedError
 
 
 class L1L2(Regularizer):
     """penalty = l1 * sum|w| + l2 * sum w^2;  gradient = l1 * sign(w) + 2 * l2 * w."""
 
-    def __init__(self, l1=0.0, l2=0.0):
+    def __init__(self, l1: float = 0.0, l2: float = 0.0):
         for arg_name, value in (("l1", l1), ("l2", l2)):
             if not np.isfinite(value) or value < 0:
                 raise ValueError(f"{type(self).__name__}: {arg_name} must be >= 0, got {value!r}")
         self.l1 = float(l1)
         self.l2 = float(l2)
 
-    def __call__(self, weights) -> float:
+    def __call__(self, weights: np.ndarray) -> float:
         penalty = 0.0
         if self.l1:
             penalty += self.l1 * float(np.sum(np.abs(weights), dtype=np.float64))
@@ -47,7 +52,7 @@ class L1L2(Regularizer):
             penalty += self.l2 * float(np.sum(np.square(weights), dtype=np.float64))
         return penalty
 
-    def gradient(self, weights):
+    def gradient(self, weights: np.ndarray) -> np.ndarray:
         grad = np.zeros_like(weights)
         if self.l1:
             grad += self.l1 * np.sign(weights)
@@ -55,24 +60,24 @@ class L1L2(Regularizer):
             grad += (2 * self.l2) * weights
         return grad
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"class_name": "L1L2", "l1": self.l1, "l2": self.l2}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}(l1={self.l1}, l2={self.l2})"
 
 
 class L1(L1L2):
     """penalty = l1 * sum|w|. The gradient at w = 0 is taken as 0 (sign(0) = 0)."""
 
-    def __init__(self, l1=0.01):
+    def __init__(self, l1: float = 0.01):
         super().__init__(l1=l1)
 
 
 class L2(L1L2):
     """penalty = l2 * sum w^2."""
 
-    def __init__(self, l2=0.01):
+    def __init__(self, l2: float = 0.01):
         super().__init__(l2=l2)
 
 
@@ -96,7 +101,7 @@ class KLSparsity(Regularizer):
 
     epsilon = 1e-7
 
-    def __init__(self, target=0.05, weight=3.0):
+    def __init__(self, target: float = 0.05, weight: float = 3.0):
         if isinstance(target, bool) or not 0 < target < 1:
             raise ValueError(f"KLSparsity: target must be in (0, 1), got {target!r}")
         if isinstance(weight, bool) or not np.isfinite(weight) or weight < 0:
@@ -114,14 +119,14 @@ class KLSparsity(Regularizer):
         means = np.mean(activations, axis=0, dtype=np.float64)
         return means, np.clip(means, self.epsilon, 1 - self.epsilon)
 
-    def __call__(self, activations) -> float:
+    def __call__(self, activations: np.ndarray) -> float:
         """N * weight * sum_j KL(target || rho_hat_j)  (the layer divides by N)."""
         _, rho_hat = self._batch_means(activations)
         rho = self.target
         kl = rho * np.log(rho / rho_hat) + (1 - rho) * np.log((1 - rho) / (1 - rho_hat))
         return len(activations) * self.weight * float(np.sum(kl))
 
-    def gradient(self, activations):
+    def gradient(self, activations: np.ndarray) -> np.ndarray:
         """weight * (-rho / rho_hat + (1 - rho) / (1 - rho_hat)), broadcast to h's shape."""
         means, rho_hat = self._batch_means(activations)
         rho = self.target
@@ -129,14 +134,14 @@ class KLSparsity(Regularizer):
         per_unit[(means < self.epsilon) | (means > 1 - self.epsilon)] = 0.0
         return np.broadcast_to(per_unit, np.shape(activations)).astype(activations.dtype)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"class_name": "KLSparsity", "target": self.target, "weight": self.weight}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"KLSparsity(target={self.target}, weight={self.weight})"
 
 
-def get(identifier):
+def get(identifier: str | dict[str, Any] | Regularizer | None) -> Regularizer | None:
     """None, a Regularizer, a name ('l1', 'l2', 'l1_l2' with Keras's 0.01 defaults) or a config."""
     if identifier is None or isinstance(identifier, Regularizer):
         return identifier
@@ -145,7 +150,7 @@ def get(identifier):
         if config.pop("class_name", None) == "KLSparsity":
             return KLSparsity(**config)
         return L1L2(**config)
-    names = {
+    names: Mapping[str, Callable[[], Regularizer]] = {
         "l1": L1,
         "l2": L2,
         "l1_l2": lambda: L1L2(0.01, 0.01),

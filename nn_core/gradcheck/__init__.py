@@ -20,13 +20,22 @@ Run ``python -m nn_core.gradcheck`` for a table over every layer, loss and regul
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..layers.base import Layer
+    from ..losses import Loss
+    from ..regularizers import Regularizer
+    from ..training import TrainableModel
 
 DEFAULT_EPSILON = 1e-6
 DEFAULT_TOLERANCE = 1e-6
 
 
-def relative_error(analytic, numeric) -> float:
+def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
     """||a - n|| / (||a|| + ||n||), the size of the disagreement relative to the gradients."""
     analytic = np.asarray(analytic, dtype=np.float64)
     numeric = np.asarray(numeric, dtype=np.float64)
@@ -36,7 +45,9 @@ def relative_error(analytic, numeric) -> float:
     return float(np.linalg.norm(analytic - numeric) / scale)
 
 
-def numerical_gradient(function, array, epsilon=DEFAULT_EPSILON):
+def numerical_gradient(
+    function: Callable[[], float], array: np.ndarray, epsilon: float = DEFAULT_EPSILON
+) -> np.ndarray:
     """Centred differences of the scalar ``function()`` with respect to ``array``.
 
     ``array`` (float64) is perturbed in place one element at a time and restored.
@@ -57,7 +68,13 @@ def numerical_gradient(function, array, epsilon=DEFAULT_EPSILON):
     return gradient
 
 
-def check_layer(layer, x, training=True, seed=0, epsilon=DEFAULT_EPSILON) -> dict[str, float]:
+def check_layer(
+    layer: Layer,
+    x: np.ndarray | Sequence[np.ndarray],
+    training: bool = True,
+    seed: int | None = 0,
+    epsilon: float = DEFAULT_EPSILON,
+) -> dict[str, float]:
     """Relative errors of dL/dx and of each dL/dparam for one layer (built in float64).
 
     x: (N, ...) input batch (a list of batches for a merge layer, whose input errors are
@@ -67,20 +84,22 @@ def check_layer(layer, x, training=True, seed=0, epsilon=DEFAULT_EPSILON) -> dic
     """
     several = getattr(layer, "takes_multiple_inputs", False)
     inputs = [np.array(a, dtype=np.float64) for a in x] if several else [np.array(x, np.float64)]
-    x = inputs if several else inputs[0]
+    # A merge layer (takes_multiple_inputs) takes a list of arrays, and a list of shapes.
+    layer_input: Any = inputs if several else inputs[0]
     shapes = [a.shape[1:] for a in inputs]
+    input_shape: Any = shapes if several else shapes[0]
     if not layer.built:
-        layer.build(shapes if several else shapes[0], dtype="float64")
+        layer.build(input_shape, dtype="float64")
     if layer.dtype != np.float64:
         raise ValueError(f"layer {layer.name!r} must be built in float64 for a gradient check")
     rng_state = layer.rng.bit_generator.state
     projection = np.random.default_rng(seed).standard_normal(
-        (len(inputs[0]), *layer.compute_output_shape(shapes if several else shapes[0]))
+        (len(inputs[0]), *layer.compute_output_shape(input_shape))
     )
 
     def objective():
         layer.rng.bit_generator.state = rng_state
-        outputs = layer.forward(x, training=training)
+        outputs = layer.forward(layer_input, training=training)
         return float(np.sum(outputs * projection)) + layer.penalty()
 
     objective()
@@ -92,14 +111,16 @@ def check_layer(layer, x, training=True, seed=0, epsilon=DEFAULT_EPSILON) -> dic
         }
     else:
         analytic = {"input": grad_input}
-        numeric = {"input": numerical_gradient(objective, x, epsilon)}
+        numeric = {"input": numerical_gradient(objective, layer_input, epsilon)}
     analytic.update({key: grad.copy() for key, grad in layer.grads.items()})
     for key, param in layer.params.items():
         numeric[key] = numerical_gradient(objective, param, epsilon)
     return {key: relative_error(analytic[key], numeric[key]) for key in analytic}
 
 
-def check_loss(loss, y_true, y_pred, epsilon=DEFAULT_EPSILON) -> float:
+def check_loss(
+    loss: Loss, y_true: np.ndarray, y_pred: np.ndarray, epsilon: float = DEFAULT_EPSILON
+) -> float:
     """Relative error of ``loss.gradient(y_true, y_pred)`` (d loss / d y_pred)."""
     y_true = np.array(y_true, dtype=np.float64)
     y_pred = np.array(y_pred, dtype=np.float64)
@@ -108,7 +129,9 @@ def check_loss(loss, y_true, y_pred, epsilon=DEFAULT_EPSILON) -> float:
     return relative_error(analytic, numeric)
 
 
-def check_regularizer(regularizer, weights, epsilon=DEFAULT_EPSILON) -> float:
+def check_regularizer(
+    regularizer: Regularizer, weights: np.ndarray, epsilon: float = DEFAULT_EPSILON
+) -> float:
     """Relative error of ``regularizer.gradient(w)`` against ``regularizer(w)``."""
     weights = np.array(weights, dtype=np.float64)
     analytic = regularizer.gradient(weights)
@@ -116,7 +139,9 @@ def check_regularizer(regularizer, weights, epsilon=DEFAULT_EPSILON) -> float:
     return relative_error(analytic, numeric)
 
 
-def check_model(model, x, y, epsilon=DEFAULT_EPSILON) -> list[float]:
+def check_model(
+    model: TrainableModel, x: Any, y: Any, epsilon: float = DEFAULT_EPSILON
+) -> list[float]:
     """Relative error of each gradient from ``model.loss_and_gradients(x, y)``.
 
     The model must be built in float64; one error per array of ``get_weights()``.

@@ -23,12 +23,16 @@ import json
 import os
 import re
 import zipfile
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import ModelFileError
 from ..layers import BatchNormalization, Conv2D, Conv2DTranspose, Dense
 from ..layers.base import _snake_case
+
+if TYPE_CHECKING:
+    from ..training import TrainableModel
 
 INSTALL_HINT = "pip install 'nn-core-autoencoders[keras-weights]'"
 #: nn_core layer class -> the Keras class whose variables it takes (same layout).
@@ -52,7 +56,7 @@ def _h5py():
     return h5py
 
 
-def load_keras_weights(model, path) -> None:
+def load_keras_weights(model: TrainableModel, path: str | os.PathLike[str]) -> None:
     """Copy the weights of a Keras 3 ``.weights.h5`` file or ``.keras`` archive into ``model``.
 
     ``model`` must have the same architecture (the same weighted layers of each class,

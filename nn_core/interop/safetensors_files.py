@@ -36,7 +36,7 @@ def _safetensors_numpy():
     return safetensors.numpy
 
 
-def check_header(data: bytes, path) -> tuple[dict, dict]:
+def check_header(data: bytes, path: str) -> tuple[dict, dict]:
     """Validate the header of the safetensors bytes ``data``: (tensor entries, metadata).
 
     Checks: header length <= len(data) - 8 (and <= 100 MiB); the header is a JSON object;
@@ -116,7 +116,7 @@ def _is_count(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def read_safetensors(path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+def read_safetensors(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """(arrays, metadata) of the safetensors file ``path``, validated by ``check_header``.
 
     Raises FileNotFoundError, ImportError (no safetensors package) or ModelFileError.
@@ -139,7 +139,9 @@ def read_safetensors(path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     return arrays, metadata
 
 
-def write_safetensors(path, arrays: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
+def write_safetensors(
+    path: str | os.PathLike[str], arrays: dict[str, np.ndarray], metadata: dict[str, str]
+) -> None:
     """Atomically write ``arrays`` (C-contiguous copies) and ``metadata`` to ``path``."""
     library = _safetensors_numpy()
     payload = library.save(

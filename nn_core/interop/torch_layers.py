@@ -24,10 +24,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import layers as L
+
+if TYPE_CHECKING:
+    from ..layers.base import Layer
 
 
 @dataclass
@@ -79,7 +83,7 @@ def _nn_core_order(vector, flat_from):
 
 
 # ---------------------------------------------------------------------- activations
-def activation_parts(layer, activation) -> list[Part]:
+def activation_parts(layer: Layer, activation: Layer) -> list[Part]:
     """The torch module of a (fused or standalone) activation; none for Linear."""
     if isinstance(activation, L.Linear):
         return []
@@ -315,7 +319,7 @@ TRANSLATORS: dict[type, Callable[..., Translation]] = {
 }
 
 
-def translate(layer, flat_from) -> Translation:
+def translate(layer: Layer, flat_from: tuple[int, ...] | None) -> Translation:
     """The Translation of one (non-model) layer; UnsupportedLayerError when none exists."""
     translator = TRANSLATORS.get(type(layer))
     if translator is None:

@@ -21,7 +21,7 @@ The equivalence (what ``torch_state_dict`` names and lays out, and ``torch_modul
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,6 +30,11 @@ from ..functional import InputLayer, Model
 from ..sequential import Sequential
 from ..weights_files import TORCH_PICKLE_SUFFIXES, torch_pickle_refusal
 from .torch_layers import Part, UnsupportedLayerError, translate
+
+if TYPE_CHECKING:
+    import torch
+
+    from ..training import TrainableModel
 
 
 class _Entry:
@@ -136,7 +141,7 @@ def _entries(model) -> tuple[list[_Entry], list]:
     return entries, tree
 
 
-def torch_state_dict(model) -> dict[str, np.ndarray]:
+def torch_state_dict(model: TrainableModel) -> dict[str, np.ndarray]:
     """The state dict (numpy copies) of the torch module equivalent to ``model``.
 
     Names and layouts: see the module docstring. Raises UnsupportedLayerError (a
@@ -150,7 +155,7 @@ def torch_state_dict(model) -> dict[str, np.ndarray]:
     return state
 
 
-def save_torch_state_dict(model, path) -> None:
+def save_torch_state_dict(model: TrainableModel, path: str | os.PathLike[str]) -> None:
     """Write ``torch_state_dict(model)`` to the safetensors file ``path``, atomically.
 
     PyTorch reads it without unpickling anything:
@@ -161,7 +166,7 @@ def save_torch_state_dict(model, path) -> None:
     write_safetensors(path, torch_state_dict(model), {"format": "pt"})
 
 
-def torch_module(model):
+def torch_module(model: TrainableModel) -> torch.nn.Sequential:
     """The equivalent ``torch.nn.Sequential`` of a Sequential ``model``, its weights loaded,
     in eval mode (as ``predict``: BatchNorm uses its running statistics, no dropout).
 
@@ -226,7 +231,9 @@ def _read_source(source) -> tuple[dict[str, np.ndarray], str]:
     )
 
 
-def load_torch_state_dict(model, source) -> None:
+def load_torch_state_dict(
+    model: TrainableModel, source: dict[str, Any] | str | os.PathLike[str]
+) -> None:
     """Load a torch state dict into ``model``, matched by the names of ``torch_state_dict``.
 
     ``source``: a dict of numpy arrays or torch tensors, or the path of a ``.safetensors``

@@ -2,6 +2,10 @@
 saying what to use instead (the History that ``fit`` returns, or ``CSVLogger``-style
 logging from a ``Callback`` of your own)."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from ..callbacks import (
     BackupAndRestore,
     Callback,
@@ -15,7 +19,7 @@ from ..callbacks import (
 class TensorBoard(Callback):
     """Refused: nn_core writes no TensorBoard event files."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any):
         raise TypeError(
             "nn_core.keras.callbacks.TensorBoard is not supported: nn_core writes no "
             "TensorBoard event files. Read the losses from the History that fit returns "

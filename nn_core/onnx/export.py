@@ -10,6 +10,8 @@ graph's outputs are given the model's output names, and ``onnx.checker`` checks 
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import onnx
 from onnx import helper
@@ -31,7 +33,9 @@ MIN_OPSET = 13
 BATCH_AXIS = "batch"
 
 
-def export(model, path, opset=None) -> onnx.ModelProto:
+def export(
+    model: TrainableModel, path: str | os.PathLike[str], opset: int | None = None
+) -> onnx.ModelProto:
     """Write ``model`` (a built ``Sequential`` or ``Model``) to the ONNX file ``path``.
 
     Inputs and outputs keep nn_core's shapes, (batch, *sample_shape) with NHWC images and
@@ -49,7 +53,7 @@ def export(model, path, opset=None) -> onnx.ModelProto:
     return proto
 
 
-def to_onnx(model, opset=None) -> onnx.ModelProto:
+def to_onnx(model: TrainableModel, opset: int | None = None) -> onnx.ModelProto:
     """The checked ONNX ModelProto of ``model``, in memory (see ``export``)."""
     opset = checked_opset(opset)
     _check_exportable(model, "the model")
@@ -86,7 +90,7 @@ def to_onnx(model, opset=None) -> onnx.ModelProto:
     return proto
 
 
-def checked_opset(opset) -> int:
+def checked_opset(opset: int | None) -> int:
     """``opset`` as an int in [MIN_OPSET, newest opset of the installed onnx], or ValueError."""
     newest = onnx.defs.onnx_opset_version()
     if opset is None:

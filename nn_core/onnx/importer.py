@@ -21,12 +21,21 @@ inverse ``Transpose(perm=[0, 2, 3, 1])`` are layout changes, not layers.
 
 from __future__ import annotations
 
-from typing import cast
+import os
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from ._fold import FOLDERS, shape_of
 from ._proto import _ONNX_DTYPES, OnnxImportError, attributes_of, opset_of, parse, to_array
+
+if TYPE_CHECKING:
+    import onnx
+
+    from ..functional import Model
+    from ..layers.base import Layer
+    from ..sequential import Sequential
 
 _NCHW_TO_NHWC = (0, 2, 3, 1)
 _NHWC_TO_NCHW = (0, 3, 1, 2)
@@ -44,7 +53,9 @@ class _Value:
     def __init__(self, name, constant=None, shape=None, layout="plain", chw=None, source=None):
         self.name = name
         self.constant = constant
-        self.shape = None if shape is None else tuple(int(d) for d in shape)
+        # Typed Any: None only for constants, and a shape is read only from model values,
+        # so an Optional would need a check at every use.
+        self.shape: Any = None if shape is None else tuple(int(d) for d in shape)
         self.layout = layout
         self.chw = chw
         self.source = source
@@ -79,7 +90,7 @@ class _Value:
 class Context:
     """What a converter sees: the values so far, the graph's readers, the layers made."""
 
-    def __init__(self, graph, opset, dtype):
+    def __init__(self, graph: onnx.GraphProto, opset: int, dtype: np.dtype):
         self.opset = opset
         self.dtype = dtype
         self.values: dict[str, _Value] = {}
@@ -92,13 +103,13 @@ class Context:
                     self.readers.setdefault(name, []).append(node)
         self.output_names = {output.name for output in graph.output}
 
-    def error(self, node, message) -> OnnxImportError:
+    def error(self, node: onnx.NodeProto, message: str) -> OnnxImportError:
         return OnnxImportError(f"node {node.name!r} ({node.op_type}): {message}")
 
-    def attribute(self, node, name, default=None):
+    def attribute(self, node: onnx.NodeProto, name: str, default: Any = None) -> Any:
         return attributes_of(node).get(name, default)
 
-    def only_read_by_nhwc_to_nchw(self, name) -> bool:
+    def only_read_by_nhwc_to_nchw(self, name: str) -> bool:
         """True when every node reading ``name`` is a Transpose(perm=[0, 3, 1, 2])."""
         readers = self.readers.get(name, [])
         return bool(readers) and all(
@@ -107,13 +118,21 @@ class Context:
             for reader in readers
         )
 
-    def single_use(self, value) -> bool:
+    def single_use(self, value: _Value) -> bool:
         """True when one node reads ``value``'s elements (Shape reads only its shape) and
         it is not a graph output."""
         readers = [r for r in self.readers.get(value.name, []) if r.op_type != "Shape"]
         return len(readers) == 1 and value.name not in self.output_names
 
-    def apply(self, node, layer, inputs, weights=None, buffers=None, **value_fields):
+    def apply(
+        self,
+        node: onnx.NodeProto,
+        layer: Layer,
+        inputs: Sequence[_Value],
+        weights: Mapping[str, np.ndarray] | None = None,
+        buffers: Mapping[str, np.ndarray] | None = None,
+        **value_fields: Any,
+    ) -> _Value:
         """Build ``layer`` on ``inputs`` (model values), load its arrays, return its output.
 
         ``weights``/``buffers`` map parameter names to arrays in nn_core's layout; their
@@ -137,14 +156,22 @@ class Context:
         return value
 
 
-def model_value(context, node, value, what="input 0"):
+def model_value(
+    context: Context, node: onnx.NodeProto, value: _Value | None, what: str = "input 0"
+) -> _Value:
     """``value`` when it is computed from the model input, else OnnxImportError."""
     if value is None or value.constant is not None:
         raise context.error(node, f"{what} must be computed from the model input, not a constant")
     return value
 
 
-def constant_input(context, node, value, what, ndim=None):
+def constant_input(
+    context: Context,
+    node: onnx.NodeProto,
+    value: _Value | None,
+    what: str,
+    ndim: int | None = None,
+) -> np.ndarray:
     """The array of a constant ``value`` (of ``ndim`` dimensions), else OnnxImportError."""
     if value is None or value.constant is None:
         raise context.error(node, f"{what} must be a constant (an initializer or Constant)")
@@ -155,7 +182,7 @@ def constant_input(context, node, value, what, ndim=None):
     return value.constant
 
 
-def load(path):
+def load(path: str | os.PathLike[str] | bytes) -> Sequential | Model:
     """Read the ONNX file at ``path`` (or its bytes) and return an nn_core model.
 
     Returns a ``Sequential`` when the graph is a chain, else an ``nn_core.Model``, built

@@ -5,6 +5,10 @@ for the formula and where our defaults come from). ``get`` builds one from a nam
 (``"adam"``), a ``get_config()`` dict or an instance.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 from .._names import unknown_name_error
 from . import schedules
 from .adadelta import Adadelta
@@ -19,7 +23,7 @@ from .sgd import SGD
 _OPTIMIZERS = {cls.__name__.lower(): cls for cls in (SGD, Adagrad, Adadelta, RMSprop, Adam, AdamW)}
 
 
-def get(identifier, **kwargs) -> Optimizer:
+def get(identifier: Optimizer | str | dict[str, Any], **kwargs: Any) -> Optimizer:
     """An optimizer from an instance (returned as is), a lowercase name (``"sgd"``,
     ``"adagrad"``, ``"adadelta"``, ``"rmsprop"``, ``"adam"``, ``"adamw"``; ``kwargs`` go to
     the constructor) or a ``get_config()`` dict (``kwargs`` override its entries)."""

@@ -1,8 +1,15 @@
 """Adadelta (Zeiler 2012): step sizes from running averages of squared gradients and steps."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from .. import kernels
 from ._validation import check_number
 from .base import Optimizer
+
+if TYPE_CHECKING:
+    from .base import LearningRate
 
 
 class Adadelta(Optimizer):
@@ -24,7 +31,12 @@ class Adadelta(Optimizer):
     """
 
     def __init__(
-        self, learning_rate=1.0, rho=0.95, epsilon=1e-7, clipnorm=None, global_clipnorm=None
+        self,
+        learning_rate: LearningRate = 1.0,
+        rho: float = 0.95,
+        epsilon: float = 1e-7,
+        clipnorm: float | None = None,
+        global_clipnorm: float | None = None,
     ):
         super().__init__(learning_rate, clipnorm=clipnorm, global_clipnorm=global_clipnorm)
         owner = type(self).__name__

@@ -1,10 +1,17 @@
 """Adagrad: per-coordinate learning rates from the running sum of squared gradients."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .. import kernels
 from ._validation import check_number
 from .base import Optimizer
+
+if TYPE_CHECKING:
+    from .base import LearningRate
 
 
 class Adagrad(Optimizer):
@@ -22,11 +29,11 @@ class Adagrad(Optimizer):
 
     def __init__(
         self,
-        learning_rate=0.01,
-        initial_accumulator_value=0.0,
-        epsilon=1e-7,
-        clipnorm=None,
-        global_clipnorm=None,
+        learning_rate: LearningRate = 0.01,
+        initial_accumulator_value: float = 0.0,
+        epsilon: float = 1e-7,
+        clipnorm: float | None = None,
+        global_clipnorm: float | None = None,
     ):
         super().__init__(learning_rate, clipnorm=clipnorm, global_clipnorm=global_clipnorm)
         owner = type(self).__name__

@@ -1,8 +1,15 @@
 """Adam (Kingma & Ba 2015), with the optional AMSGrad variant (Reddi et al. 2018)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from .. import kernels
 from ._validation import check_bool, check_number
 from .base import Optimizer
+
+if TYPE_CHECKING:
+    from .base import LearningRate
 
 
 class Adam(Optimizer):
@@ -23,13 +30,13 @@ class Adam(Optimizer):
 
     def __init__(
         self,
-        learning_rate=1e-3,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-7,
-        amsgrad=False,
-        clipnorm=None,
-        global_clipnorm=None,
+        learning_rate: LearningRate = 1e-3,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        amsgrad: bool = False,
+        clipnorm: float | None = None,
+        global_clipnorm: float | None = None,
     ):
         super().__init__(learning_rate, clipnorm=clipnorm, global_clipnorm=global_clipnorm)
         owner = type(self).__name__

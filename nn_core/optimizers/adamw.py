@@ -1,8 +1,15 @@
 """AdamW (Loshchilov & Hutter 2019): Adam with decoupled weight decay."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from .. import kernels
 from ._validation import check_number
 from .adam import Adam
+
+if TYPE_CHECKING:
+    from .base import LearningRate
 
 
 class AdamW(Adam):
@@ -16,13 +23,13 @@ class AdamW(Adam):
 
     def __init__(
         self,
-        learning_rate=1e-3,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-7,
-        weight_decay=0.01,
-        clipnorm=None,
-        global_clipnorm=None,
+        learning_rate: LearningRate = 1e-3,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        weight_decay: float = 0.01,
+        clipnorm: float | None = None,
+        global_clipnorm: float | None = None,
     ):
         super().__init__(
             learning_rate,

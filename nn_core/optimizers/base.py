@@ -6,17 +6,26 @@ argument checks, gradient clipping, learning-rate schedules, lazy state creation
 state and config save/restore.
 """
 
+from __future__ import annotations
+
 import math
 import numbers
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import schedules
 from ._validation import check_number, check_optional_positive
 
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
 _SLOT_KEY = re.compile(r"(0|[1-9][0-9]*)/(\w+)")
+
+# A learning rate: a float > 0, or a schedule ``schedule(step) -> float``.
+LearningRate = float | Callable[[int], float]
 
 
 class Optimizer:
@@ -36,8 +45,14 @@ class Optimizer:
     Clipping works on copies: the caller's gradient arrays are never written to.
     """
 
-    def __init__(self, learning_rate, clipnorm=None, global_clipnorm=None):
+    def __init__(
+        self,
+        learning_rate: LearningRate,
+        clipnorm: float | None = None,
+        global_clipnorm: float | None = None,
+    ):
         owner = type(self).__name__
+        self.learning_rate: LearningRate
         if callable(learning_rate):
             self.learning_rate = learning_rate
         else:
@@ -75,7 +90,7 @@ class Optimizer:
         and dtype; must not be written to) with learning rate ``lr`` for this step."""
         raise NotImplementedError
 
-    def _hyperparameters(self) -> dict:
+    def _hyperparameters(self) -> dict[str, Any]:
         """Constructor arguments other than learning_rate/clipnorm/global_clipnorm."""
         return {}
 
@@ -202,7 +217,7 @@ class Optimizer:
                 state[f"{index}/{name}"] = value.copy()
         return state
 
-    def set_state(self, state) -> None:
+    def set_state(self, state: Mapping[str, np.ndarray]) -> None:
         """Restore a ``get_state()`` dict (e.g. an ``np.load``-ed .npz) after checking it.
 
         Before the first ``step`` the shapes are checked against the params on that step.
@@ -268,10 +283,10 @@ class Optimizer:
         self._iterations = int(iterations)
         self._state = restored or None
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """JSON-serialisable ``{"class_name": ..., **constructor arguments}``; a schedule is
         stored as its own ``get_config()`` dict."""
-        learning_rate = self.learning_rate
+        learning_rate: Any = self.learning_rate  # the float, or the schedule and then its config
         if callable(learning_rate):
             if not hasattr(learning_rate, "get_config"):
                 raise TypeError(
@@ -289,7 +304,7 @@ class Optimizer:
         }
 
     @classmethod
-    def from_config(cls, config: dict) -> "Optimizer":
+    def from_config(cls, config: dict[str, Any]) -> Self:
         """Rebuild an optimizer (without its state) from ``get_config()``."""
         config = dict(config)
         config.pop("class_name", None)
@@ -297,7 +312,7 @@ class Optimizer:
             config["learning_rate"] = schedules.get(config["learning_rate"])
         return cls(**config)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         arguments = {"learning_rate": self.learning_rate, **self._hyperparameters()}
         for name in ("clipnorm", "global_clipnorm"):
             if getattr(self, name) is not None:

@@ -1,8 +1,15 @@
 """RMSprop (Hinton): divide the gradient by a running root mean square of past gradients."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from .. import kernels
 from ._validation import check_bool, check_number
 from .base import Optimizer
+
+if TYPE_CHECKING:
+    from .base import LearningRate
 
 
 class RMSprop(Optimizer):
@@ -24,13 +31,13 @@ class RMSprop(Optimizer):
 
     def __init__(
         self,
-        learning_rate=1e-3,
-        rho=0.9,
-        momentum=0.0,
-        epsilon=1e-7,
-        centered=False,
-        clipnorm=None,
-        global_clipnorm=None,
+        learning_rate: LearningRate = 1e-3,
+        rho: float = 0.9,
+        momentum: float = 0.0,
+        epsilon: float = 1e-7,
+        centered: bool = False,
+        clipnorm: float | None = None,
+        global_clipnorm: float | None = None,
     ):
         super().__init__(learning_rate, clipnorm=clipnorm, global_clipnorm=global_clipnorm)
         owner = type(self).__name__

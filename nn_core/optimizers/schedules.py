@@ -8,8 +8,11 @@ Any callable ``f(step: int) -> float`` works as a schedule; the classes here add
 ``get_config()`` so that an optimizer using them can be saved and rebuilt with ``get``.
 """
 
+from __future__ import annotations
+
 import math
 import numbers
+from typing import Any
 
 from .._names import unknown_name_error
 from ._validation import check_bool, check_number, check_positive_int
@@ -21,16 +24,16 @@ class LearningRateSchedule:
     def __call__(self, step: int) -> float:
         raise NotImplementedError
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """JSON-serialisable ``{"class_name": ..., **constructor arguments}``."""
         raise NotImplementedError
 
-    def _checked_step(self, step) -> int:
+    def _checked_step(self, step: int) -> int:
         if isinstance(step, numbers.Integral) and not isinstance(step, bool) and int(step) >= 0:
             return int(step)
         raise ValueError(f"{type(self).__name__}: step must be an integer >= 0, got {step!r}")
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         config = self.get_config()
         del config["class_name"]
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in config.items())})"
@@ -42,7 +45,7 @@ class StepDecay(LearningRateSchedule):
     ``torch.optim.lr_scheduler.StepLR(optimizer, step_size, gamma)`` stepped once per batch.
     """
 
-    def __init__(self, initial_learning_rate, step_size, gamma=0.1):
+    def __init__(self, initial_learning_rate: float, step_size: int, gamma: float = 0.1):
         owner = type(self).__name__
         self.initial_learning_rate = check_number(
             owner,
@@ -59,7 +62,7 @@ class StepDecay(LearningRateSchedule):
             self._checked_step(step) // self.step_size
         )
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {
             "class_name": "StepDecay",
             "initial_learning_rate": self.initial_learning_rate,
@@ -75,7 +78,13 @@ class ExponentialDecay(LearningRateSchedule):
     ``decay_steps=1`` gives ``torch.optim.lr_scheduler.ExponentialLR(gamma=decay_rate)``.
     """
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False):
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        decay_steps: int,
+        decay_rate: float,
+        staircase: bool = False,
+    ):
         owner = type(self).__name__
         self.initial_learning_rate = check_number(
             owner,
@@ -95,7 +104,7 @@ class ExponentialDecay(LearningRateSchedule):
         exponent = step // self.decay_steps if self.staircase else step / self.decay_steps
         return self.initial_learning_rate * self.decay_rate**exponent
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {
             "class_name": "ExponentialDecay",
             "initial_learning_rate": self.initial_learning_rate,
@@ -115,7 +124,7 @@ class CosineDecay(LearningRateSchedule):
     again, being periodic.)
     """
 
-    def __init__(self, initial_learning_rate, decay_steps, alpha=0.0):
+    def __init__(self, initial_learning_rate: float, decay_steps: int, alpha: float = 0.0):
         owner = type(self).__name__
         self.initial_learning_rate = check_number(
             owner,
@@ -134,7 +143,7 @@ class CosineDecay(LearningRateSchedule):
         cosine = 0.5 * (1.0 + math.cos(math.pi * progress))
         return self.initial_learning_rate * ((1.0 - self.alpha) * cosine + self.alpha)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {
             "class_name": "CosineDecay",
             "initial_learning_rate": self.initial_learning_rate,
@@ -146,7 +155,7 @@ class CosineDecay(LearningRateSchedule):
 _SCHEDULES = {cls.__name__: cls for cls in (StepDecay, ExponentialDecay, CosineDecay)}
 
 
-def get(identifier) -> LearningRateSchedule:
+def get(identifier: LearningRateSchedule | dict[str, Any]) -> LearningRateSchedule:
     """Rebuild a schedule from its ``get_config()`` dict (a schedule instance passes through)."""
     if isinstance(identifier, LearningRateSchedule):
         return identifier

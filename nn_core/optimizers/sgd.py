@@ -1,8 +1,15 @@
 """Stochastic gradient descent with optional (Nesterov) momentum and L2 weight decay."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from .. import kernels
 from ._validation import check_bool, check_number
 from .base import Optimizer
+
+if TYPE_CHECKING:
+    from .base import LearningRate
 
 
 class SGD(Optimizer):
@@ -23,12 +30,12 @@ class SGD(Optimizer):
 
     def __init__(
         self,
-        learning_rate=0.01,
-        momentum=0.0,
-        nesterov=False,
-        weight_decay=0.0,
-        clipnorm=None,
-        global_clipnorm=None,
+        learning_rate: LearningRate = 0.01,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+        clipnorm: float | None = None,
+        global_clipnorm: float | None = None,
     ):
         super().__init__(learning_rate, clipnorm=clipnorm, global_clipnorm=global_clipnorm)
         owner = type(self).__name__
