@@ -46,6 +46,7 @@ class SparseAutoencoder(Autoencoder):
             penalty = nn.regularizers.L1(l1)
             activation = "relu" if activation is None else activation
         else:
+            assert sparsity_target is not None  # exactly one of the two, checked above
             penalty = nn.regularizers.KLSparsity(sparsity_target, sparsity_weight)
             activation = "sigmoid" if activation is None else activation
         self.code_size = check_positive_int(code_size, "code_size", "SparseAutoencoder")

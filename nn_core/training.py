@@ -244,7 +244,7 @@ class TrainableModel(Layer):
     def compile(
         self,
         optimizer: str | dict[str, Any] | Optimizer = "rmsprop",
-        loss: str | Loss | Sequence[Any] | Mapping[str, Any] = "binary_crossentropy",
+        loss: str | Loss | list[Any] | tuple[Any, ...] | dict[str, Any] = "binary_crossentropy",
         loss_weights: Sequence[float] | Mapping[str, float] | None = None,
         metrics: Sequence[Any] | Mapping[str, Any] | None = None,
     ) -> Self:
