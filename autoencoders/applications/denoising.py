@@ -104,10 +104,10 @@ def run(out_dir, *, quick=False, seed=0, progress=None) -> dict:
             "median 3x3": median_filter(noisy, 3),
         }
         candidates = [gaussian_filter(noisy, sigma) for sigma in GAUSSIAN_SIGMAS]
-        best = int(np.argmax([psnr(x_test, c).mean() for c in candidates]))
+        best = int(np.argmax([np.mean(psnr(x_test, c)) for c in candidates]))
         outputs["gaussian filter"] = candidates[best]
         scores[(kind, level)] = {
-            method: (psnr(x_test, image).mean(), ssim(x_test, image).mean())
+            method: (np.mean(psnr(x_test, image)), np.mean(ssim(x_test, image)))
             for method, image in outputs.items()
         }
         scores[(kind, level)]["sigma"] = GAUSSIAN_SIGMAS[best]

@@ -51,7 +51,7 @@ def run(out_dir, *, quick=False, seed=0, progress=None) -> dict:
     outputs["autoencoder"] = model.predict(common.channels_last(outputs["bicubic"]))[..., 0]
     rows, metrics = [], {}
     for method, images in outputs.items():
-        value_psnr, value_ssim = psnr(x_test, images).mean(), ssim(x_test, images).mean()
+        value_psnr, value_ssim = np.mean(psnr(x_test, images)), np.mean(ssim(x_test, images))
         metrics[f"{method}_psnr"], metrics[f"{method}_ssim"] = value_psnr, value_ssim
         rows.append([method, common.fmt(value_psnr, 2), common.fmt(value_ssim, 3)])
     table = common.markdown_table(["14x14 -> 28x28", "PSNR (dB)", "SSIM"], rows)

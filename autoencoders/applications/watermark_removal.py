@@ -57,8 +57,8 @@ def run(out_dir, *, quick=False, seed=0, progress=None) -> dict:
         for position in POSITIONS:
             marked = stamp_watermark(x_test, position=position, seed=seed + 1)
             restored = model.predict(common.channels_last(marked))[..., 0]
-            before, after = psnr(x_test, marked).mean(), psnr(x_test, restored).mean()
-            ssim_before, ssim_after = ssim(x_test, marked).mean(), ssim(x_test, restored).mean()
+            before, after = np.mean(psnr(x_test, marked)), np.mean(psnr(x_test, restored))
+            ssim_before, ssim_after = np.mean(ssim(x_test, marked)), np.mean(ssim(x_test, restored))
             key = f"{dataset.replace('-', '_')}_{position}"
             metrics.update(
                 {
