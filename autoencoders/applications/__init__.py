@@ -25,6 +25,8 @@ mean), ``noise``, ``kmeans``, ``colour_mnist``, ``watermark``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from . import (
     anomaly_detection,
     clustering,
@@ -37,6 +39,10 @@ from . import (
     transfer_learning,
     watermark_removal,
 )
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable, Iterable
 
 _MODULES = (
     dimensionality_reduction,
@@ -55,7 +61,14 @@ APPLICATIONS = {module.NAME: module.run for module in _MODULES}
 TITLES = {module.NAME: module.TITLE for module in _MODULES}
 
 
-def run_all(out_dir, *, only=None, quick=False, seed=0, progress=None) -> list[dict]:
+def run_all(
+    out_dir: str | os.PathLike[str],
+    *,
+    only: str | Iterable[str] | None = None,
+    quick: bool = False,
+    seed: int = 0,
+    progress: Callable[[str, float], None] | None = None,
+) -> list[dict[str, Any]]:
     """Run the applications named in ``only`` (a name or a list; default all), in order.
 
     Returns their result dicts. ``progress(stage, fraction)`` gets stages prefixed by

@@ -11,12 +11,21 @@ against PCA's reconstruction error with the same code size.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ..deep import DeepAutoencoder
 from ..pca import PCA
 from . import _common as common
 from .metrics import roc_auc
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable
+
+    #: per detector: {name: ROC AUC}, {name: scores (N,)}, labels (N,) (1: anomalous)
+    Experiment = tuple[dict[str, float], dict[str, np.ndarray], np.ndarray]
 
 NAME = "anomaly_detection"
 TITLE = "Anomaly detection: reconstruction error"
@@ -26,12 +35,21 @@ QUICK = {"batch": 32, "train": 1500, "test": 600, "epochs": 4}
 FULL = {"batch": 128, "train": 20000, "test": 4000, "epochs": 20}
 
 
-def reconstruction_errors(reconstruct, x) -> np.ndarray:
+def reconstruction_errors(
+    reconstruct: Callable[[np.ndarray], np.ndarray], x: np.ndarray
+) -> np.ndarray:
     """Mean squared error over pixels of each image x (N, D) and reconstruct(x): (N,)."""
     return np.mean((np.asarray(reconstruct(x), np.float64) - x) ** 2, axis=1)
 
 
-def experiment(x_train, x_normal, x_anomalous, settings, update, seed):
+def experiment(
+    x_train: np.ndarray,
+    x_normal: np.ndarray,
+    x_anomalous: np.ndarray,
+    settings: dict[str, Any],
+    update: Callable[[float], None] | None,
+    seed: int | None,
+) -> Experiment:
     """Train on x_train (N, 784); AUCs and scores on normal (label 0) vs anomalous (1)."""
     model = DeepAutoencoder(784, (256, 128), CODE_SIZE, code_activation="linear", seed=seed)
     common.train(
@@ -45,7 +63,13 @@ def experiment(x_train, x_normal, x_anomalous, settings, update, seed):
     return {name: roc_auc(labels, value) for name, value in scores.items()}, scores, labels
 
 
-def run(out_dir, *, quick=False, seed=0, progress=None) -> dict:
+def run(
+    out_dir: str | os.PathLike[str],
+    *,
+    quick: bool = False,
+    seed: int = 0,
+    progress: Callable[[str, float], None] | None = None,
+) -> dict[str, Any]:
     """Both experiments (the Fashion one when available); ROC AUC table and histograms."""
     settings = QUICK if quick else FULL
     out = common.output_dir(out_dir)
@@ -54,7 +78,7 @@ def run(out_dir, *, quick=False, seed=0, progress=None) -> dict:
     x_train, y_train = common.load_images("mnist", "train", settings["train"])
     x_test, y_test = common.load_images("mnist", "test", settings["test"])
     flat_train, flat_test = x_train.reshape(len(x_train), -1), x_test.reshape(len(x_test), -1)
-    experiments = {}
+    experiments: dict[str, Experiment] = {}
     if fashion:
         x_fashion, _ = common.load_images("fashion-mnist", "test", settings["test"])
         experiments["MNIST vs Fashion-MNIST"] = experiment(
@@ -113,7 +137,7 @@ def run(out_dir, *, quick=False, seed=0, progress=None) -> dict:
     return common.result(NAME, TITLE, metrics, table, [figure_name], tracker.finish())
 
 
-def plot(experiments, out) -> str:
+def plot(experiments: dict[str, Experiment], out: str | os.PathLike[str]) -> str:
     plt = common.pyplot()
     figure, axes = plt.subplots(1, len(experiments), figsize=(4.6 * len(experiments), 3.4))
     axes = np.atleast_1d(axes)

@@ -11,6 +11,8 @@ space itself, and the first two principal components of the deep autoencoder's c
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ..deep import DeepAutoencoder
@@ -20,6 +22,10 @@ from . import _common as common
 from .kmeans import kmeans
 from .metrics import cluster_purity, normalized_mutual_info
 
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable
+
 NAME = "clustering"
 TITLE = "Latent-space clustering: k-means on codes"
 CODE_SIZE = 10
@@ -27,7 +33,13 @@ QUICK = {"batch": 32, "train": 1000, "test": 600, "epochs": 3, "vae_epochs": 3, 
 FULL = {"batch": 128, "train": 10000, "test": 5000, "epochs": 20, "vae_epochs": 30, "n_init": 10}
 
 
-def run(out_dir, *, quick=False, seed=0, progress=None) -> dict:
+def run(
+    out_dir: str | os.PathLike[str],
+    *,
+    quick: bool = False,
+    seed: int = 0,
+    progress: Callable[[str, float], None] | None = None,
+) -> dict[str, Any]:
     """Train the two encoders, cluster four representations, score them, draw the maps."""
     settings = QUICK if quick else FULL
     out = common.output_dir(out_dir)
@@ -94,7 +106,7 @@ def _pca_2d(features) -> np.ndarray:
     return PCA(2).fit(features).transform(features)
 
 
-def plot(maps, labels, out) -> str:
+def plot(maps: dict[str, np.ndarray], labels: np.ndarray, out: str | os.PathLike[str]) -> str:
     plt = common.pyplot()
     figure, axes = plt.subplots(1, len(maps), figsize=(3.6 * len(maps) + 0.6, 3.6))
     count = min(len(labels), 3000)

@@ -56,7 +56,7 @@ BACKGROUND_COLOURS = np.array(
 LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601, as PIL's convert("L")
 
 
-def colourise(images, labels) -> np.ndarray:
+def colourise(images: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Colour grey digits by their class: images (N, H, W) in [0, 1], labels (N,) in 0..9
     -> (N, H, W, 3) float64 in [0, 1]."""
     images = np.asarray(images, dtype=np.float64)
@@ -74,7 +74,7 @@ def colourise(images, labels) -> np.ndarray:
     return density * ink + (1.0 - density) * background
 
 
-def luminance(rgb) -> np.ndarray:
+def luminance(rgb: np.ndarray) -> np.ndarray:
     """Grey version of colour images (N, H, W, 3) -> (N, H, W): 0.299 R + 0.587 G + 0.114 B."""
     rgb = np.asarray(rgb, dtype=np.float64)
     if rgb.shape[-1] != 3:

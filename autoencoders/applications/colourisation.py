@@ -10,11 +10,17 @@ root mean squared error over pixels and channels, in [0, 1] units.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from . import _common as common
 from .colour_mnist import colourise, luminance
 from .metrics import psnr
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable
 
 NAME = "colourisation"
 TITLE = "Colourisation: grey to colour on coloured MNIST"
@@ -22,7 +28,7 @@ QUICK = {"batch": 32, "train": 1000, "test": 200, "epochs": 3}
 FULL = {"batch": 128, "train": 8000, "test": 1000, "epochs": 6}
 
 
-def errors(target, prediction) -> dict:
+def errors(target: np.ndarray, prediction: np.ndarray) -> dict[str, float]:
     """Per-pixel errors of prediction against target, both (N, 28, 28, 3) in [0, 1]."""
     difference = np.asarray(prediction, np.float64) - target
     return {
@@ -32,7 +38,13 @@ def errors(target, prediction) -> dict:
     }
 
 
-def run(out_dir, *, quick=False, seed=0, progress=None) -> dict:
+def run(
+    out_dir: str | os.PathLike[str],
+    *,
+    quick: bool = False,
+    seed: int = 0,
+    progress: Callable[[str, float], None] | None = None,
+) -> dict[str, Any]:
     """Train the colouriser and compare it with the two baselines; draw grey/predicted/true."""
     settings = QUICK if quick else FULL
     out = common.output_dir(out_dir)

@@ -15,7 +15,7 @@ It is an ``nn_core.Model`` graph, trained on the same images, noise, epochs and 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +26,10 @@ from . import _common as common
 from .filters import gaussian_filter, median_filter
 from .metrics import psnr, ssim
 from .noise import add_noise
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable, Sequence
 
 NAME = "denoising"
 TITLE = "Denoising: Gaussian and salt-and-pepper noise"
@@ -43,7 +47,7 @@ QUICK = {"batch": 32, "train": 1000, "test": 200, "epochs": 3}
 FULL = {"batch": 128, "train": 8000, "test": 1000, "epochs": 8}
 
 
-def noisy_mixture(images, rng) -> np.ndarray:
+def noisy_mixture(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Each image (N, H, W) corrupted by one of ``CONDITIONS``, chosen at random per image."""
     choice = rng.integers(len(CONDITIONS), size=len(images))
     noisy = np.empty(images.shape, dtype=np.float32)
@@ -53,7 +57,7 @@ def noisy_mixture(images, rng) -> np.ndarray:
     return noisy
 
 
-def unet(filters=(32, 32), seed=0) -> nn.Model:
+def unet(filters: Sequence[int] = (32, 32), seed: int | None = 0) -> nn.Model:
     """(N, 28, 28, 1) -> (N, 28, 28, 1): conv_image_model's layers plus two skip connections.
 
     encoder: Conv 3x3 relu (28x28) -> pool -> Conv (14x14) -> pool -> 7x7 code;
@@ -73,7 +77,13 @@ def unet(filters=(32, 32), seed=0) -> nn.Model:
     return nn.Model(images, clean, name="unet_denoiser", seed=seed)
 
 
-def run(out_dir, *, quick=False, seed=0, progress=None) -> dict:
+def run(
+    out_dir: str | os.PathLike[str],
+    *,
+    quick: bool = False,
+    seed: int = 0,
+    progress: Callable[[str, float], None] | None = None,
+) -> dict[str, Any]:
     """Train the blind denoiser, score it and the filters per condition, draw the grid."""
     settings = QUICK if quick else FULL
     out = common.output_dir(out_dir)
@@ -104,10 +114,10 @@ def run(out_dir, *, quick=False, seed=0, progress=None) -> dict:
             "median 3x3": median_filter(noisy, 3),
         }
         candidates = [gaussian_filter(noisy, sigma) for sigma in GAUSSIAN_SIGMAS]
-        best = int(np.argmax([psnr(x_test, c).mean() for c in candidates]))
+        best = int(np.argmax([np.mean(psnr(x_test, c)) for c in candidates]))
         outputs["gaussian filter"] = candidates[best]
         scores[(kind, level)] = {
-            method: (psnr(x_test, image).mean(), ssim(x_test, image).mean())
+            method: (np.mean(psnr(x_test, image)), np.mean(ssim(x_test, image)))
             for method, image in outputs.items()
         }
         scores[(kind, level)]["sigma"] = GAUSSIAN_SIGMAS[best]
@@ -145,7 +155,11 @@ def run(out_dir, *, quick=False, seed=0, progress=None) -> dict:
     return common.result(NAME, TITLE, metrics, table, [figure_name], tracker.finish())
 
 
-def plot(x_test, examples, out) -> str:
+def plot(
+    x_test: np.ndarray,
+    examples: Sequence[tuple[str, float, dict[str, np.ndarray]]],
+    out: str | os.PathLike[str],
+) -> str:
     columns: dict[str, list[np.ndarray]] = {"clean": []}
     titles: list[str] = []
     for kind, level, outputs in examples:

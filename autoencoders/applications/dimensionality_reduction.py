@@ -9,7 +9,7 @@ pixels, averaged over test images (Hinton and Salakhutdinov's 2006 measure).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,6 +21,10 @@ from ..deep import DeepAutoencoder
 from ..dense import DenseAutoencoder
 from ..pca import PCA, squared_error_per_image
 from . import _common as common
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable, Mapping, Sequence
 
 NAME = "dimensionality_reduction"
 TITLE = "Dimensionality reduction: reconstruction error vs code size"
@@ -41,7 +45,7 @@ FULL: dict[str, Any] = {
 }
 
 
-def conv_bottleneck_autoencoder(code_size, seed=0) -> Autoencoder:
+def conv_bottleneck_autoencoder(code_size: int, seed: int | None = 0) -> Autoencoder:
     """Conv (16, 8, 8) + max-pool down to 4 x 4 x 8, Flatten, linear Dense(code_size); the
     decoder mirrors it: Dense(128, relu), Reshape (4, 4, 8), the blog's conv decoder."""
     encoder, decoder = conv_layers((28, 28, 1), (16, 8, 8))
@@ -50,7 +54,7 @@ def conv_bottleneck_autoencoder(code_size, seed=0) -> Autoencoder:
     return Autoencoder((28, 28, 1), encoder, decoder, seed=seed)
 
 
-def make_model(kind, code_size, seed=0):
+def make_model(kind: str, code_size: int, seed: int | None = 0) -> tuple[Autoencoder, bool]:
     """(autoencoder, whether it takes flat (N, 784) inputs) for a model name of ``MODELS``.
 
     Every code layer is linear (as Hinton and Salakhutdinov's): a relu code of 2 units
@@ -64,7 +68,13 @@ def make_model(kind, code_size, seed=0):
     return conv_bottleneck_autoencoder(code_size, seed), False
 
 
-def run(out_dir, *, quick=False, seed=0, progress=None) -> dict:
+def run(
+    out_dir: str | os.PathLike[str],
+    *,
+    quick: bool = False,
+    seed: int = 0,
+    progress: Callable[[str, float], None] | None = None,
+) -> dict[str, Any]:
     """Train every (model, code size) pair, measure test error, draw one plot, one table."""
     settings = QUICK if quick else FULL
     out = common.output_dir(out_dir)
@@ -129,7 +139,7 @@ def run(out_dir, *, quick=False, seed=0, progress=None) -> dict:
     return common.result(NAME, TITLE, metrics, table, [figure_name], seconds)
 
 
-def plot(errors, out) -> str:
+def plot(errors: Mapping[str, Sequence[float]], out: str | os.PathLike[str]) -> str:
     plt = common.pyplot()
     figure, axis = plt.subplots(figsize=(5.2, 3.6))
     for kind, marker in zip(MODELS, "osD^"):

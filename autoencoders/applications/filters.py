@@ -19,7 +19,7 @@ def _pad(x, radius):
     return np.pad(x, ((0, 0), (radius, radius), (radius, radius), (0, 0)), mode="symmetric")
 
 
-def median_filter(images, size=3) -> np.ndarray:
+def median_filter(images: np.ndarray, size: int = 3) -> np.ndarray:
     """Each pixel replaced by the median of its size x size neighbourhood (size odd, >= 1).
 
     Removes salt-and-pepper noise well (an isolated 0 or 1 is never the median of 9)
@@ -36,7 +36,7 @@ def median_filter(images, size=3) -> np.ndarray:
     return restore_layout(filtered, array.ndim)
 
 
-def gaussian_kernel(sigma, truncate=4.0) -> np.ndarray:
+def gaussian_kernel(sigma: float, truncate: float = 4.0) -> np.ndarray:
     """The 1-D Gaussian of standard deviation ``sigma`` pixels, cut at radius
     int(truncate * sigma + 0.5) (scipy.ndimage's rule), normalised to sum 1: (2 r + 1,)."""
     if not sigma > 0:
@@ -47,7 +47,7 @@ def gaussian_kernel(sigma, truncate=4.0) -> np.ndarray:
     return kernel / kernel.sum()
 
 
-def gaussian_filter(images, sigma=1.0, truncate=4.0) -> np.ndarray:
+def gaussian_filter(images: np.ndarray, sigma: float = 1.0, truncate: float = 4.0) -> np.ndarray:
     """Convolution with a 2-D Gaussian of standard deviation ``sigma`` pixels (separable).
 
     Default sigma 1.0 pixel: on 28 x 28 digits larger values blur the strokes away.

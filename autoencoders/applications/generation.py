@@ -12,11 +12,16 @@ training set's mean as probabilities.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..variational import VariationalAutoencoder
 from . import _common as common
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable, Sequence
 
 NAME = "generation"
 TITLE = "Generation: VAE samples and the 2-D latent manifold"
@@ -26,7 +31,7 @@ FULL = {"batch": 128, "train": 20000, "test": 2000, "epochs": 30}
 _EPSILON = 1e-7  # probabilities are clipped to [eps, 1 - eps] before the log, as Keras's BCE
 
 
-def normal_quantile(probability) -> float:
+def normal_quantile(probability: float) -> float:
     """z with P(Z <= z) = probability for Z ~ N(0, 1), by bisection on math.erf (1e-12)."""
     low, high = -10.0, 10.0
     while high - low > 1e-12:
@@ -38,13 +43,15 @@ def normal_quantile(probability) -> float:
     return (low + high) / 2
 
 
-def bernoulli_nll(x, probabilities) -> np.ndarray:
+def bernoulli_nll(x: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
     """-sum over pixels of x log p + (1 - x) log(1 - p): x (N, D), p (N, D) or (D,) -> (N,)."""
     p = np.clip(probabilities, _EPSILON, 1 - _EPSILON)
     return -np.sum(x * np.log(p) + (1 - x) * np.log(1 - p), axis=1)
 
 
-def negative_elbo(vae, x, seed=0) -> tuple[float, float, float]:
+def negative_elbo(
+    vae: VariationalAutoencoder, x: np.ndarray, seed: int | None = 0
+) -> tuple[float, float, float]:
     """(negative ELBO, reconstruction term, KL term), nats per image, means over x (N, D)."""
     mean, log_variance = (m.astype(np.float64) for m in vae.encode_distribution(x))
     noise = np.random.default_rng(seed).standard_normal(mean.shape)
@@ -54,7 +61,13 @@ def negative_elbo(vae, x, seed=0) -> tuple[float, float, float]:
     return float(np.mean(reconstruction + kl)), float(np.mean(reconstruction)), float(np.mean(kl))
 
 
-def run(out_dir, *, quick=False, seed=0, progress=None) -> dict:
+def run(
+    out_dir: str | os.PathLike[str],
+    *,
+    quick: bool = False,
+    seed: int = 0,
+    progress: Callable[[str, float], None] | None = None,
+) -> dict[str, Any]:
     """Train the VAE; report its ELBO against the pixel baseline; draw samples and the grid."""
     settings = QUICK if quick else FULL
     out = common.output_dir(out_dir)
@@ -109,7 +122,12 @@ def _tile(images) -> np.ndarray:
     return images.transpose(0, 2, 1, 3).reshape(rows * height, columns * width)
 
 
-def plot(samples, traversal, quantiles, out) -> str:
+def plot(
+    samples: np.ndarray,
+    traversal: np.ndarray,
+    quantiles: Sequence[float],
+    out: str | os.PathLike[str],
+) -> str:
     plt = common.pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(9.0, 4.6), width_ratios=[1, 1.3])
     axes[0].imshow(_tile(samples), cmap="gray", vmin=0, vmax=1)

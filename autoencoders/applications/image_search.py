@@ -11,6 +11,7 @@ per query to encode it and to scan the whole database (brute force, NumPy produc
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +21,10 @@ from . import _common as common
 from .kmeans import squared_distances
 from .metrics import precision_at_k
 
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable
+
 NAME = "image_search"
 TITLE = "Image search: nearest neighbours in code space"
 CODE_SIZE = 32
@@ -28,7 +33,9 @@ QUICK = {"batch": 32, "database": 1500, "queries": 300, "epochs": 4}
 FULL = {"batch": 128, "database": 20000, "queries": 1000, "epochs": 20}
 
 
-def nearest_neighbours(database, queries, k=K, batch_size=256) -> np.ndarray:
+def nearest_neighbours(
+    database: np.ndarray, queries: np.ndarray, k: int = K, batch_size: int = 256
+) -> np.ndarray:
     """Indices (Q, k) of the k database rows (M, D) nearest to each query (Q, D), nearest first."""
     database = np.asarray(database, dtype=np.float64)
     result = np.empty((len(queries), k), dtype=np.int64)
@@ -41,7 +48,13 @@ def nearest_neighbours(database, queries, k=K, batch_size=256) -> np.ndarray:
     return result
 
 
-def run(out_dir, *, quick=False, seed=0, progress=None) -> dict:
+def run(
+    out_dir: str | os.PathLike[str],
+    *,
+    quick: bool = False,
+    seed: int = 0,
+    progress: Callable[[str, float], None] | None = None,
+) -> dict[str, Any]:
     """Index the database three ways; measure precision@10 and query time; draw hits."""
     settings = QUICK if quick else FULL
     out = common.output_dir(out_dir)
@@ -101,7 +114,16 @@ def run(out_dir, *, quick=False, seed=0, progress=None) -> dict:
     return common.result(NAME, TITLE, metrics, table, [figure_name], tracker.finish())
 
 
-def plot(x_query, y_query, x_db, y_db, hits, out, count=5, shown=8) -> str:
+def plot(
+    x_query: np.ndarray,
+    y_query: np.ndarray,
+    x_db: np.ndarray,
+    y_db: np.ndarray,
+    hits: dict[str, np.ndarray],
+    out: str | os.PathLike[str],
+    count: int = 5,
+    shown: int = 8,
+) -> str:
     names = list(hits)
     rows, labels, frames = [], [], []
     for q in range(count):

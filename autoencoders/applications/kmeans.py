@@ -18,7 +18,7 @@ class KMeansResult:
     iterations: int
 
 
-def squared_distances(x, centres) -> np.ndarray:
+def squared_distances(x: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """||x_i - c_j||^2 for x (N, D), centres (k, D): (N, k), by the expanded product."""
     distances = (
         np.sum(x * x, axis=1)[:, None] - 2.0 * x @ centres.T + np.sum(centres * centres, axis=1)
@@ -26,7 +26,7 @@ def squared_distances(x, centres) -> np.ndarray:
     return np.maximum(distances, 0.0)  # rounding can leave tiny negatives
 
 
-def kmeans_plus_plus(x, k, rng) -> np.ndarray:
+def kmeans_plus_plus(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     """k initial centres (k, D) by k-means++ (Arthur and Vassilvitskii, SODA 2007).
 
     The first centre is a uniformly random point; each next one is a point drawn with
@@ -38,15 +38,17 @@ def kmeans_plus_plus(x, k, rng) -> np.ndarray:
     for j in range(1, k):
         total = nearest.sum()
         if total == 0.0:  # fewer distinct points than k: any point will do
-            index = rng.integers(len(x))
+            index = int(rng.integers(len(x)))
         else:
-            index = min(np.searchsorted(np.cumsum(nearest), rng.random() * total), len(x) - 1)
+            index = min(int(np.searchsorted(np.cumsum(nearest), rng.random() * total)), len(x) - 1)
         centres[j] = x[index]
         nearest = np.minimum(nearest, squared_distances(x, centres[j : j + 1])[:, 0])
     return centres
 
 
-def lloyd(x, centres, max_iter=300, tol=1e-4):
+def lloyd(
+    x: np.ndarray, centres: np.ndarray, max_iter: int = 300, tol: float = 1e-4
+) -> tuple[np.ndarray, np.ndarray, float, int]:
     """Lloyd's iterations from ``centres`` (k, D): (centres, labels, inertia, iterations).
 
     Stops when no label changes or when the centres move less than ``tol`` times the
@@ -83,7 +85,14 @@ def lloyd(x, centres, max_iter=300, tol=1e-4):
     return centres, labels, inertia, iteration
 
 
-def kmeans(x, k, n_init=10, max_iter=300, tol=1e-4, seed=0) -> KMeansResult:
+def kmeans(
+    x: np.ndarray,
+    k: int,
+    n_init: int = 10,
+    max_iter: int = 300,
+    tol: float = 1e-4,
+    seed: int | np.random.Generator | None = 0,
+) -> KMeansResult:
     """Cluster x (N, D) into k groups; the run of lowest inertia among ``n_init``.
 
     Each run seeds by k-means++ and refines by Lloyd's algorithm (``lloyd``). Defaults

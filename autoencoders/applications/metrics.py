@@ -16,7 +16,7 @@ SSIM_SIGMA = 1.5  # standard deviation 1.5 pixels,
 SSIM_K1, SSIM_K2 = 0.01, 0.03  # and these stabilising constants.
 
 
-def psnr(a, b, data_range=1.0):
+def psnr(a: np.ndarray, b: np.ndarray, data_range: float = 1.0) -> float | np.ndarray:
     """Peak signal-to-noise ratio in dB: 10 log10(data_range^2 / MSE(a, b)).
 
     a, b: images of the same shape, (H, W) -> float, or batches (N, H, W[, C]) -> (N,),
@@ -30,7 +30,7 @@ def psnr(a, b, data_range=1.0):
     return float(values[0]) if single else values
 
 
-def gaussian_window(size=SSIM_WINDOW_SIZE, sigma=SSIM_SIGMA) -> np.ndarray:
+def gaussian_window(size: int = SSIM_WINDOW_SIZE, sigma: float = SSIM_SIGMA) -> np.ndarray:
     """The 1-D Gaussian (size,) summing to 1; its outer product with itself is SSIM's window."""
     offsets = np.arange(size, dtype=np.float64) - (size - 1) / 2
     window = np.exp(-(offsets**2) / (2 * sigma**2))
@@ -44,7 +44,7 @@ def _filter_valid(x, window):
     return np.lib.stride_tricks.sliding_window_view(x, size, axis=2) @ window
 
 
-def ssim(a, b, data_range=1.0):
+def ssim(a: np.ndarray, b: np.ndarray, data_range: float = 1.0) -> float | np.ndarray:
     """Mean structural similarity (Wang, Bovik, Sheikh and Simoncelli, IEEE TIP 2004).
 
     Local means, variances and covariance are weighted by the 11 x 11 Gaussian window
@@ -85,7 +85,7 @@ def _labels(values, name):
     return array
 
 
-def contingency_table(labels_true, labels_pred) -> np.ndarray:
+def contingency_table(labels_true: np.ndarray, labels_pred: np.ndarray) -> np.ndarray:
     """Counts (n_classes, n_clusters): entry [i, j] = samples of class i put in cluster j."""
     labels_true = _labels(labels_true, "labels_true")
     labels_pred = _labels(labels_pred, "labels_pred")
@@ -101,7 +101,7 @@ def contingency_table(labels_true, labels_pred) -> np.ndarray:
     return table
 
 
-def cluster_purity(labels_true, labels_pred) -> float:
+def cluster_purity(labels_true: np.ndarray, labels_pred: np.ndarray) -> float:
     """Fraction of samples whose cluster's most common class is their own class, in (0, 1].
 
     labels_true, labels_pred: (N,). purity = (1 / N) sum over clusters of the count of
@@ -116,7 +116,7 @@ def _entropy(counts):
     return float(-np.sum(probabilities * np.log(probabilities)))
 
 
-def normalized_mutual_info(labels_true, labels_pred) -> float:
+def normalized_mutual_info(labels_true: np.ndarray, labels_pred: np.ndarray) -> float:
     """Normalised mutual information, MI(U, V) / ((H(U) + H(V)) / 2), in [0, 1].
 
     labels_true, labels_pred: (N,). The arithmetic-mean normalisation is
@@ -136,7 +136,7 @@ def normalized_mutual_info(labels_true, labels_pred) -> float:
     return float(max(mutual_info, 0.0) / ((entropy_true + entropy_pred) / 2))
 
 
-def average_ranks(values) -> np.ndarray:
+def average_ranks(values: np.ndarray) -> np.ndarray:
     """Ranks 1..N of values (N,), tied values sharing the mean of their ranks."""
     values = np.asarray(values, dtype=np.float64)
     order = np.argsort(values, kind="mergesort")
@@ -149,7 +149,7 @@ def average_ranks(values) -> np.ndarray:
     return ranks
 
 
-def roc_auc(labels, scores) -> float:
+def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
     """Area under the ROC curve: P(score of a positive > score of a negative), ties count 1/2.
 
     labels: (N,) 1 (or True) for positives (e.g. anomalies), 0 for negatives; scores: (N,),
@@ -174,7 +174,7 @@ def roc_auc(labels, scores) -> float:
     return float((rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def precision_at_k(query_labels, retrieved_labels, k=10) -> float:
+def precision_at_k(query_labels: np.ndarray, retrieved_labels: np.ndarray, k: int = 10) -> float:
     """Mean over queries of the fraction of the first k retrieved items with the query's label.
 
     query_labels: (Q,); retrieved_labels: (Q, M), M >= k, each row best match first.

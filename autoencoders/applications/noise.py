@@ -11,7 +11,12 @@ import numpy as np
 NOISE_KINDS = ("gaussian", "salt_and_pepper")
 
 
-def gaussian_noise(images, stddev, seed=None, clip=True) -> np.ndarray:
+def gaussian_noise(
+    images: np.ndarray,
+    stddev: float,
+    seed: int | np.random.Generator | None = None,
+    clip: bool = True,
+) -> np.ndarray:
     """images + N(0, stddev^2) independently per pixel, clipped to [0, 1] (``clip``).
 
     ``stddev`` in pixel units (0.5 is the Keras blog's "noise factor" 0.5).
@@ -23,7 +28,12 @@ def gaussian_noise(images, stddev, seed=None, clip=True) -> np.ndarray:
     return np.clip(noisy, 0.0, 1.0) if clip else noisy
 
 
-def salt_and_pepper_noise(images, amount, seed=None, salt_fraction=0.5) -> np.ndarray:
+def salt_and_pepper_noise(
+    images: np.ndarray,
+    amount: float,
+    seed: int | np.random.Generator | None = None,
+    salt_fraction: float = 0.5,
+) -> np.ndarray:
     """A random ``amount`` (fraction in [0, 1]) of the pixels set to 1 (salt) or 0 (pepper).
 
     Each pixel is hit independently with probability ``amount``; a hit pixel is salt with
@@ -38,7 +48,9 @@ def salt_and_pepper_noise(images, amount, seed=None, salt_fraction=0.5) -> np.nd
     return np.where(hit, salt.astype(np.float64), images)
 
 
-def add_noise(images, kind, level, seed=None) -> np.ndarray:
+def add_noise(
+    images: np.ndarray, kind: str, level: float, seed: int | np.random.Generator | None = None
+) -> np.ndarray:
     """``gaussian_noise`` (level = stddev) or ``salt_and_pepper_noise`` (level = amount)."""
     if kind == "gaussian":
         return gaussian_noise(images, level, seed)

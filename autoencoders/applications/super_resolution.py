@@ -9,11 +9,17 @@ of the 14 x 14 digit (as SRCNN does, Dong et al. 2014) and is trained to output 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from . import _common as common
 from .metrics import psnr, ssim
 from .upsampling import downsample_mean, upsample_bicubic, upsample_nearest
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable
 
 NAME = "super_resolution"
 TITLE = "Super-resolution: 14x14 to 28x28"
@@ -21,12 +27,18 @@ QUICK = {"batch": 32, "train": 1000, "test": 200, "epochs": 3}
 FULL = {"batch": 128, "train": 8000, "test": 1000, "epochs": 8}
 
 
-def bicubic_input(images) -> np.ndarray:
+def bicubic_input(images: np.ndarray) -> np.ndarray:
     """Originals (N, 28, 28) -> their 2x2-averaged versions upsampled bicubically, clipped."""
     return np.clip(upsample_bicubic(downsample_mean(images, 2), 2), 0.0, 1.0)
 
 
-def run(out_dir, *, quick=False, seed=0, progress=None) -> dict:
+def run(
+    out_dir: str | os.PathLike[str],
+    *,
+    quick: bool = False,
+    seed: int = 0,
+    progress: Callable[[str, float], None] | None = None,
+) -> dict[str, Any]:
     """Train the upsampler; compare PSNR/SSIM with nearest and bicubic; draw examples."""
     settings = QUICK if quick else FULL
     out = common.output_dir(out_dir)
@@ -51,7 +63,7 @@ def run(out_dir, *, quick=False, seed=0, progress=None) -> dict:
     outputs["autoencoder"] = model.predict(common.channels_last(outputs["bicubic"]))[..., 0]
     rows, metrics = [], {}
     for method, images in outputs.items():
-        value_psnr, value_ssim = psnr(x_test, images).mean(), ssim(x_test, images).mean()
+        value_psnr, value_ssim = np.mean(psnr(x_test, images)), np.mean(ssim(x_test, images))
         metrics[f"{method}_psnr"], metrics[f"{method}_ssim"] = value_psnr, value_ssim
         rows.append([method, common.fmt(value_psnr, 2), common.fmt(value_ssim, 3)])
     table = common.markdown_table(["14x14 -> 28x28", "PSNR (dB)", "SSIM"], rows)

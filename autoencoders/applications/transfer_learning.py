@@ -32,7 +32,7 @@ epochs on the target data set. Without Fashion-MNIST, (b) is skipped and the tab
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -40,6 +40,12 @@ import nn_core as nn
 from nn_core import layers as L
 
 from . import _common as common
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable, Mapping, Sequence
+
+    from ..base import Autoencoder
 
 NAME = "transfer_learning"
 TITLE = "Transfer learning: pre-trained encoders for few labels and for a new data set"
@@ -81,12 +87,17 @@ DATASET_NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 
 
 # ---------------------------------------------------------------------------- (a) few labels
-def encoder_layers():
+def encoder_layers() -> list[L.Layer]:
     """The dense encoder 784 -> 256 -> 64 (relu), shared by the autoencoder and classifiers."""
     return [L.Dense(256, activation="relu"), L.Dense(64, activation="relu")]
 
 
-def pretrained_autoencoder(images, epochs, seed, update=None):
+def pretrained_autoencoder(
+    images: np.ndarray,
+    epochs: int,
+    seed: int | None,
+    update: Callable[[float], None] | None = None,
+) -> Autoencoder:
     """A dense autoencoder 784-256-64-256-784 trained (BCE, Adam) on ``images`` (N, 784)."""
     from ..base import Autoencoder
 
@@ -95,7 +106,9 @@ def pretrained_autoencoder(images, epochs, seed, update=None):
     return common.train(autoencoder, images, epochs=epochs, update=update, batch_size=128)
 
 
-def classifier(seed, encoder_weights=None) -> nn.Sequential:
+def classifier(
+    seed: int | None, encoder_weights: Sequence[np.ndarray] | None = None
+) -> nn.Sequential:
     """Sequential([encoder, Dense(10, softmax)]); the encoder copies ``encoder_weights``."""
     encoder = nn.Sequential(encoder_layers(), name="encoder")
     model = nn.Sequential([encoder, L.Dense(10, activation="softmax")], seed=seed)
@@ -105,13 +118,13 @@ def classifier(seed, encoder_weights=None) -> nn.Sequential:
     return model
 
 
-def labelled_subset(labels, per_class, rng) -> np.ndarray:
+def labelled_subset(labels: np.ndarray, per_class: int, rng: np.random.Generator) -> np.ndarray:
     """Indices of ``per_class`` images of each digit, drawn at random (sorted)."""
     chosen = [rng.permutation(np.flatnonzero(labels == digit))[:per_class] for digit in range(10)]
     return np.sort(np.concatenate(chosen))
 
 
-def epochs_for(count, steps) -> int:
+def epochs_for(count: int, steps: int) -> int:
     """Epochs of ``count`` images in batches of CLASS_BATCH that make about ``steps`` updates."""
     return max(1, math.ceil(steps * CLASS_BATCH / count))
 
@@ -141,7 +154,15 @@ def _best_of(rates, train, validation):
     return best_model, best_rate
 
 
-def few_label_accuracies(x, labels, validation, test, encoder_weights, epochs, seed):
+def few_label_accuracies(
+    x: np.ndarray,
+    labels: np.ndarray,
+    validation: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray],
+    encoder_weights: Sequence[np.ndarray],
+    epochs: int,
+    seed: int | None,
+) -> tuple[dict[str, float], dict[str, float], float]:
     """Test accuracy of the three ways on one labelled set, each with the learning rate its
     validation accuracy picks; the rates; and the frozen encoder's largest weight change
     during its training (0.0: it did not move)."""
@@ -175,7 +196,9 @@ def few_label_accuracies(x, labels, validation, test, encoder_weights, epochs, s
     return {method: _accuracy(models[method], *test) for method in METHODS}, rates, change
 
 
-def semi_supervised(settings, seed, tracker):
+def semi_supervised(
+    settings: dict[str, Any], seed: int, tracker: common.Tracker
+) -> tuple[dict[int, dict[str, list[float]]], dict[str, list[float]], float, float]:
     """Part (a): {per_class: {method: [accuracy per repeat]}}, {method: [chosen rates]},
     the frozen encoder's largest change, and the autoencoder's test BCE."""
     x_all, y_all = common.load_images("mnist", "train", settings["pretrain_images"])
@@ -220,7 +243,14 @@ def semi_supervised(settings, seed, tracker):
 
 
 # ---------------------------------------------------------------------------- (b) data sets
-def reconstruction_curve(source_weights, x_train, x_test, checkpoints, seed, update):
+def reconstruction_curve(
+    source_weights: Sequence[np.ndarray] | None,
+    x_train: np.ndarray,
+    x_test: np.ndarray,
+    checkpoints: Sequence[int],
+    seed: int | None,
+    update: Callable[[float], None],
+) -> dict[int, float]:
     """Test BCE of a conv autoencoder trained on x_train, after each epoch in ``checkpoints``;
     it starts from ``source_weights`` (or a random start for None)."""
     autoencoder = common.conv_image_model(filters=(16, 8), seed=seed)
@@ -239,7 +269,9 @@ def reconstruction_curve(source_weights, x_train, x_test, checkpoints, seed, upd
     return errors
 
 
-def across_datasets(settings, seed, tracker):
+def across_datasets(
+    settings: dict[str, Any], seed: int, tracker: common.Tracker
+) -> dict[tuple[str, str], dict[str, dict[int, float]]]:
     """Part (b): {(source, target): {"pre-trained" | "random": {epoch: test BCE}}}."""
     images = {}
     for dataset in ("mnist", "fashion-mnist"):
@@ -266,7 +298,13 @@ def across_datasets(settings, seed, tracker):
 
 
 # ---------------------------------------------------------------------------- run
-def run(out_dir, *, quick=False, seed=0, progress=None) -> dict:
+def run(
+    out_dir: str | os.PathLike[str],
+    *,
+    quick: bool = False,
+    seed: int = 0,
+    progress: Callable[[str, float], None] | None = None,
+) -> dict[str, Any]:
     """Both parts; a table of accuracies and of reconstruction errors, and two figures."""
     settings = QUICK if quick else FULL
     out = common.output_dir(out_dir)
@@ -358,7 +396,11 @@ def _rates(rates) -> str:
     return "{" + ", ".join(f"{rate:g}" for rate in rates) + "}"
 
 
-def plot_accuracies(accuracies, unlabelled, out) -> str:
+def plot_accuracies(
+    accuracies: Mapping[int, Mapping[str, Sequence[float]]],
+    unlabelled: int,
+    out: str | os.PathLike[str],
+) -> str:
     plt = common.pyplot()
     figure, axis = plt.subplots(figsize=(4.6, 3.2))
     sizes = sorted(accuracies)
@@ -377,7 +419,11 @@ def plot_accuracies(accuracies, unlabelled, out) -> str:
     return common.save_figure(figure, out, "transfer_learning_labels.png")
 
 
-def plot_curves(curves, checkpoints, out) -> str:
+def plot_curves(
+    curves: Mapping[tuple[str, str], Mapping[str, Mapping[int, float]]],
+    checkpoints: Sequence[int],
+    out: str | os.PathLike[str],
+) -> str:
     plt = common.pyplot()
     figure, axes = plt.subplots(1, len(curves), figsize=(7.2, 3.0), squeeze=False)
     for axis, ((source, target), runs) in zip(axes[0], curves.items()):

@@ -21,7 +21,7 @@ def _check_factor(factor, function):
     return int(factor)
 
 
-def downsample_mean(images, factor=2) -> np.ndarray:
+def downsample_mean(images: np.ndarray, factor: int = 2) -> np.ndarray:
     """Each factor x factor block averaged into one pixel: (N, H, W[, C]) -> (N, H/f, W/f[, C])."""
     factor = _check_factor(factor, "downsample_mean")
     array = np.asarray(images)
@@ -35,7 +35,7 @@ def downsample_mean(images, factor=2) -> np.ndarray:
     return restore_layout(blocks.mean(axis=(2, 4)), array.ndim)
 
 
-def upsample_nearest(images, factor=2) -> np.ndarray:
+def upsample_nearest(images: np.ndarray, factor: int = 2) -> np.ndarray:
     """Each pixel repeated into a factor x factor block: (.., H, W, ..) -> (.., fH, fW, ..)."""
     factor = _check_factor(factor, "upsample_nearest")
     array = np.asarray(images)
@@ -43,7 +43,7 @@ def upsample_nearest(images, factor=2) -> np.ndarray:
     return restore_layout(np.repeat(np.repeat(x, factor, axis=1), factor, axis=2), array.ndim)
 
 
-def keys_kernel(distance, a=KEYS_A) -> np.ndarray:
+def keys_kernel(distance: np.ndarray | float, a: float = KEYS_A) -> np.ndarray:
     """Keys' cubic convolution kernel W(d) (IEEE TASSP 1981) at distances d (any shape).
 
     W(d) = (a + 2)|d|^3 - (a + 3)|d|^2 + 1 for |d| <= 1, a|d|^3 - 5a|d|^2 + 8a|d| - 4a for
@@ -55,7 +55,7 @@ def keys_kernel(distance, a=KEYS_A) -> np.ndarray:
     return np.where(d <= 1, near, np.where(d < 2, far, 0.0))
 
 
-def bicubic_matrix(size, factor, a=KEYS_A) -> np.ndarray:
+def bicubic_matrix(size: int, factor: int, a: float = KEYS_A) -> np.ndarray:
     """The (factor * size, size) matrix M with upsampled row = M @ row, along one axis.
 
     Four taps per output sample, at input positions floor(s) - 1 .. floor(s) + 2 for the
@@ -84,7 +84,7 @@ def bicubic_matrix(size, factor, a=KEYS_A) -> np.ndarray:
     return matrix
 
 
-def upsample_bicubic(images, factor=2, a=KEYS_A) -> np.ndarray:
+def upsample_bicubic(images: np.ndarray, factor: int = 2, a: float = KEYS_A) -> np.ndarray:
     """Separable cubic-convolution upsampling (Keys 1981, a = -0.5), not clipped.
 
     (.., H, W, ..) -> (.., factor H, factor W, ..). Like every cubic kernel it overshoots

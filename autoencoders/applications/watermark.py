@@ -44,7 +44,7 @@ DEFAULT_TEXT = "©AE"
 DEFAULT_ALPHA = 0.7  # opacity: strong enough to hide strokes, weak enough to see through
 
 
-def text_mask(text=DEFAULT_TEXT, spacing=1) -> np.ndarray:
+def text_mask(text: str = DEFAULT_TEXT, spacing: int = 1) -> np.ndarray:
     """The text drawn in ``FONT``: a boolean mask (7, width), glyphs ``spacing`` pixels apart."""
     glyphs = []
     for character in text.upper():
@@ -62,7 +62,12 @@ def text_mask(text=DEFAULT_TEXT, spacing=1) -> np.ndarray:
 
 
 def stamp_watermark(
-    images, text=DEFAULT_TEXT, position="fixed", alpha=DEFAULT_ALPHA, value=1.0, seed=None
+    images: np.ndarray,
+    text: str = DEFAULT_TEXT,
+    position: str | tuple[int, int] = "fixed",
+    alpha: float = DEFAULT_ALPHA,
+    value: float = 1.0,
+    seed: int | np.random.Generator | None = None,
 ) -> np.ndarray:
     """Watermarked copies of images (N, H, W) in [0, 1] -> (N, H, W) float64.
 

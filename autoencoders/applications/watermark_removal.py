@@ -10,11 +10,17 @@ against the clean original.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from . import _common as common
 from .metrics import psnr, ssim
 from .watermark import stamp_watermark
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable, Sequence
 
 NAME = "watermark"
 TITLE = "Watermark removal: MNIST and Fashion-MNIST"
@@ -24,7 +30,7 @@ QUICK = {"batch": 32, "train": 800, "test": 200, "epochs": 3}
 FULL = {"batch": 128, "train": 8000, "test": 1000, "epochs": 6}
 
 
-def marked_mixture(images, rng) -> np.ndarray:
+def marked_mixture(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Images (N, H, W) with the mark at the fixed place (even draws) or a random one."""
     fixed = rng.random(len(images)) < 0.5
     marked = stamp_watermark(images, position="random", seed=rng)
@@ -32,7 +38,13 @@ def marked_mixture(images, rng) -> np.ndarray:
     return marked
 
 
-def run(out_dir, *, quick=False, seed=0, progress=None) -> dict:
+def run(
+    out_dir: str | os.PathLike[str],
+    *,
+    quick: bool = False,
+    seed: int = 0,
+    progress: Callable[[str, float], None] | None = None,
+) -> dict[str, Any]:
     """Train one remover per available data set; PSNR before/after per position kind."""
     settings = QUICK if quick else FULL
     out = common.output_dir(out_dir)
@@ -57,8 +69,8 @@ def run(out_dir, *, quick=False, seed=0, progress=None) -> dict:
         for position in POSITIONS:
             marked = stamp_watermark(x_test, position=position, seed=seed + 1)
             restored = model.predict(common.channels_last(marked))[..., 0]
-            before, after = psnr(x_test, marked).mean(), psnr(x_test, restored).mean()
-            ssim_before, ssim_after = ssim(x_test, marked).mean(), ssim(x_test, restored).mean()
+            before, after = np.mean(psnr(x_test, marked)), np.mean(psnr(x_test, restored))
+            ssim_before, ssim_after = np.mean(ssim(x_test, marked)), np.mean(ssim(x_test, restored))
             key = f"{dataset.replace('-', '_')}_{position}"
             metrics.update(
                 {
@@ -99,7 +111,10 @@ def run(out_dir, *, quick=False, seed=0, progress=None) -> dict:
     return common.result(NAME, TITLE, metrics, table, [figure_name], tracker.finish())
 
 
-def plot(panels, out) -> str:
+def plot(
+    panels: Sequence[tuple[str, Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]]],
+    out: str | os.PathLike[str],
+) -> str:
     rows, labels = [], []
     for dataset, examples in panels:
         for name, index in (("marked", 0), ("restored", 1), ("clean", 2)):

@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import io
 import os
+from typing import TYPE_CHECKING, Any
 
 from nn_core.saving import write_atomically
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
 
-def pareto_front(records) -> list[dict]:
+
+def pareto_front(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """The finished records that no other has fewer parameters and a lower MSE than,
     by increasing parameter count."""
     front, best = [], float("inf")
@@ -28,7 +32,7 @@ def pareto_front(records) -> list[dict]:
     return front
 
 
-def rate_distortion(records) -> dict:
+def rate_distortion(records: Iterable[dict[str, Any]]) -> dict[int, list[tuple[int, float]]]:
     """{layers: [(code_size, best MSE), ...] by code size} over the finished records that
     have a code size (layers 0 for models without hidden layers)."""
     best: dict[tuple[int, int], float] = {}
@@ -44,7 +48,12 @@ def rate_distortion(records) -> dict:
     return lines
 
 
-def write_figures(records, folder, prefix: str = "sweep", log=print) -> list[str]:
+def write_figures(
+    records: Sequence[dict[str, Any]],
+    folder: str | os.PathLike[str],
+    prefix: str = "sweep",
+    log: Callable[[str], object] | None = print,
+) -> list[str]:
     """Write ``<prefix>_rate_distortion.png`` and ``<prefix>_pareto.png`` in ``folder``;
     returns their paths ([] without matplotlib or without finished trials)."""
     log = log or (lambda *_: None)

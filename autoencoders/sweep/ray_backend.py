@@ -13,9 +13,12 @@ import json
 import os
 import shutil
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .trial import SweepData, run_trial
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 INSTALL_HINT = "pip install 'nn-core-autoencoders[sweep]' (or: pip install 'ray[tune]')"
 
@@ -42,9 +45,9 @@ def _trainable(params, configs, arrays, evaluated_on, options):
 
 
 def run_on_ray(
-    configs,
+    configs: Sequence[dict[str, Any]],
     data: SweepData,
-    on_result,
+    on_result: Callable[[int, dict[str, Any]], object],
     *,
     epochs: int,
     batch_size: int,

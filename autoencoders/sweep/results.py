@@ -17,6 +17,10 @@ from __future__ import annotations
 
 import json
 import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 TABLE_COLUMNS = (
     ("model", "model"),
@@ -30,7 +34,7 @@ TABLE_COLUMNS = (
 SORT_KEYS = ("test_loss", "mse", "psnr_db", "params", "seconds")
 
 
-def read_results(path) -> list[dict]:
+def read_results(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """The records in ``path`` in file order ([] when it does not exist); lines that are
     not a complete JSON object (a torn last line) are skipped."""
     if not os.path.exists(path):
@@ -47,7 +51,7 @@ def read_results(path) -> list[dict]:
     return records
 
 
-def append_result(path, record: dict) -> None:
+def append_result(path: str | os.PathLike[str], record: dict[str, Any]) -> None:
     """Append ``record`` as one line of ``path`` (created with its folder if needed),
     flushed and fsynced before returning. A torn last line is ended first, so the new
     record starts on a line of its own."""
@@ -65,7 +69,7 @@ def append_result(path, record: dict) -> None:
         os.fsync(file.fileno())
 
 
-def sort_results(records, by: str = "test_loss") -> list[dict]:
+def sort_results(records: Sequence[dict[str, Any]], by: str = "test_loss") -> list[dict[str, Any]]:
     """Finished records sorted by ``by`` (best first: lowest, highest for psnr_db), then
     those stopped early by their val_loss."""
     if by not in SORT_KEYS:
@@ -78,7 +82,7 @@ def sort_results(records, by: str = "test_loss") -> list[dict]:
     return done + stopped
 
 
-def format_table(records, by: str = "test_loss") -> str:
+def format_table(records: Sequence[dict[str, Any]], by: str = "test_loss") -> str:
     """A plain-text table of ``records`` sorted by ``by``, one row per trial."""
     rows = []
     for record in sort_results(records, by):

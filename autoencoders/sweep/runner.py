@@ -3,12 +3,17 @@ already holds, train the others (on Ray or one after another) and record each on
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import nn_core as nn
 
 from . import ray_backend
 from .results import append_result, read_results
 from .space import config_key, grid, random_configs
 from .trial import check_config, load_sweep_data, run_trial
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 BACKENDS = ("auto", "ray", "serial")
 
@@ -36,9 +41,9 @@ def run(
     num_cpus: int | None = None,
     address: str | None = None,
     early_stopping: bool = False,
-    on_result=None,
-    log=print,
-) -> list[dict]:
+    on_result: Callable[[dict[str, Any]], object] | None = None,
+    log: Callable[[str], object] | None = print,
+) -> list[dict[str, Any]]:
     """Train and evaluate every configuration of ``space``; returns their records.
 
     space: {key: [values]} (see ``autoencoders.sweep.space``); samples: draw that many

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,6 +17,9 @@ from ..cli.common import reconstruction_metrics
 from ..cli.data import load_dataset
 from ..cli.train import LOSSES, build_model, model_options
 from .space import trial_seed
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 @dataclass
@@ -30,11 +34,13 @@ class SweepData:
     evaluated_on: str
 
     @property
-    def image_shape(self):
+    def image_shape(self) -> tuple[int, ...]:
         return tuple(self.x_train.shape[1:])
 
 
-def load_sweep_data(dataset: str, limit=None, validation_split: float = 0.1) -> SweepData:
+def load_sweep_data(
+    dataset: str, limit: int | None = None, validation_split: float = 0.1
+) -> SweepData:
     """The dataset split as ``autoencoders train`` splits it: the last ``validation_split``
     of the training images for val_loss; the test split of MNIST / Fashion-MNIST (else the
     validation images) for the final metrics."""
@@ -100,8 +106,8 @@ def run_trial(
     batch_size: int = 256,
     sweep_seed: int = 0,
     backend: str | None = None,
-    report=None,
-) -> dict:
+    report: Callable[[dict[str, float]], object] | None = None,
+) -> dict[str, Any]:
     """Train and evaluate one configuration on one thread; returns its metrics.
 
     report: called after each epoch but the last with {"epoch", "loss", "val_loss"} (for
