@@ -22,12 +22,20 @@ every array is checked against the rebuilt model before it is copied in.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from . import losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
 from .allocation import weight_budget
 from .errors import ModelFileError
 from .saving import read_archive, write_archive
+
+if TYPE_CHECKING:
+    import os
+
+    from .functional import Model
+    from .sequential import Sequential
 
 
 def file_contents(model, include_optimizer=True):
@@ -245,7 +253,7 @@ def model_from_file_config(config, arrays, path):
     return model
 
 
-def load_model(path):
+def load_model(path: str | os.PathLike[str]) -> Sequential | Model:
     """Rebuild a model saved with ``model.save(path)``: architecture, weights, optimizer.
 
     Returns a ``Sequential`` or a ``Model``, whichever was saved. Never unpickles.

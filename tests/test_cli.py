@@ -302,6 +302,58 @@ def test_a_corrupted_model_file(tmp_path, workspace, capsys):
     assert "Traceback" not in stderr
 
 
+def _graph_model(outputs):
+    """A graph nn.Model from (784,) images to ``outputs`` Dense(784) heads, compiled."""
+    x = nn.Input((784,), name="pixels")
+    code = nn.layers.Dense(8, activation="relu")(x)
+    heads = [nn.layers.Dense(784, activation="sigmoid")(code) for _ in range(outputs)]
+    model = nn.Model(x, heads[0] if outputs == 1 else heads, seed=0)
+    model.compile(optimizer="adam", loss="mean_squared_error")
+    return model
+
+
+def test_a_graph_model_of_several_outputs_is_refused_in_the_users_terms(tmp_path, capsys):
+    # load_model wrapped any graph Model as an autoencoder: evaluate then died in a
+    # traceback on the list of outputs, reconstruct with a reshape error.
+    _graph_model(outputs=2).save(tmp_path / "two_heads.npz")
+    np.save(tmp_path / "digits.npy", np.zeros((3, 28, 28), np.uint8))
+    for command, *out in (("evaluate",), ("reconstruct", "--out", tmp_path / "r.png")):
+        code, _, err = run(
+            capsys, command, tmp_path / "two_heads.npz", "--dataset", tmp_path / "digits.npy", *out
+        )
+        assert code == 1, err
+        assert "holds a graph model (Model" in err and "1 input and 2 outputs" in err
+        assert "takes an autoencoder" in err and "Traceback" not in err
+
+
+def test_a_graph_model_of_one_input_and_one_output_is_taken(tmp_path, capsys):
+    # `autoencoders import` writes a graph Model for an ONNX graph that is not a chain.
+    model = _graph_model(outputs=1)
+    model.save(tmp_path / "graph.npz")
+    np.save(tmp_path / "digits.npy", np.full((3, 28, 28), 128, np.uint8))
+    code, out, err = run(
+        capsys, "evaluate", tmp_path / "graph.npz", "--dataset", tmp_path / "digits.npy"
+    )
+    assert code == 0, err
+    x = np.full((3, 784), 128 / 255, np.float32)
+    assert f"loss (mean_squared_error): {model.evaluate(x, x):.5f}" in out
+
+
+def test_a_sequential_compiled_with_metrics_is_evaluated(tmp_path, capsys):
+    # Its evaluate returns [loss, metric]: the loss line failed to format a list.
+    model = nn.Sequential([nn.layers.Dense(8), nn.layers.Dense(784, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="mean_squared_error", metrics=["mae"])
+    model.build((784,))
+    model.save(tmp_path / "sequential.npz")
+    np.save(tmp_path / "digits.npy", np.full((3, 28, 28), 128, np.uint8))
+    code, out, err = run(
+        capsys, "evaluate", tmp_path / "sequential.npz", "--dataset", tmp_path / "digits.npy"
+    )
+    assert code == 0, err
+    x = np.full((3, 784), 128 / 255, np.float32)
+    assert f"loss (mean_squared_error): {model.evaluate(x, x)[0]:.5f}" in out
+
+
 def test_usage_errors_exit_2(capsys):
     assert run(capsys, "train", "--epochs", "-1")[0] == 2
     assert run(capsys, "train", "--model", "dense", "--layers", "2")[0] == 2
