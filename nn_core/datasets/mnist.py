@@ -122,7 +122,9 @@ def read_split(files: dict[str, Path], split: str) -> tuple[np.ndarray, np.ndarr
     return images, labels
 
 
-def read_spec_split(spec, split: str, path, download: bool) -> tuple[np.ndarray, np.ndarray]:
+def read_spec_split(
+    spec: DatasetFiles, split: str, path: str | os.PathLike | None, download: bool
+) -> tuple[np.ndarray, np.ndarray]:
     """``load_split`` for any MNIST-format dataset ``spec``: locate its two files, read them."""
     files = locate(spec, path=path, download=download, roles=split_roles(split))
     return read_split(files, split)
