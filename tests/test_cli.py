@@ -302,33 +302,40 @@ def test_a_corrupted_model_file(tmp_path, workspace, capsys):
     assert "Traceback" not in stderr
 
 
-def _graph_model(outputs):
-    """A graph nn.Model from (784,) images to ``outputs`` Dense(784) heads, compiled."""
+def _graph_model(input_list=False, output_list=False, heads=1):
+    """A compiled graph nn.Model from (784,) images to ``heads`` Dense(784) outputs, made
+    with a list of its input / outputs when asked."""
     x = nn.Input((784,), name="pixels")
     code = nn.layers.Dense(8, activation="relu")(x)
-    heads = [nn.layers.Dense(784, activation="sigmoid")(code) for _ in range(outputs)]
-    model = nn.Model(x, heads[0] if outputs == 1 else heads, seed=0)
+    outputs = [nn.layers.Dense(784, activation="sigmoid")(code) for _ in range(heads)]
+    model = nn.Model([x] if input_list else x, outputs if output_list else outputs[0], seed=0)
     model.compile(optimizer="adam", loss="mean_squared_error")
     return model
 
 
-def test_a_graph_model_of_several_outputs_is_refused_in_the_users_terms(tmp_path, capsys):
+@pytest.mark.parametrize(
+    "input_list, heads, described",
+    [(False, 2, "1 input and a list of 2 outputs"), (True, 1, "a list of 1 input and a list")],
+)
+def test_a_graph_model_of_lists_is_refused_in_the_users_terms(
+    tmp_path, capsys, input_list, heads, described
+):
     # load_model wrapped any graph Model as an autoencoder: evaluate then died in a
-    # traceback on the list of outputs, reconstruct with a reshape error.
-    _graph_model(outputs=2).save(tmp_path / "two_heads.npz")
+    # traceback on the list its predict returns, reconstruct with a reshape error.
+    _graph_model(input_list, output_list=True, heads=heads).save(tmp_path / "graph.npz")
     np.save(tmp_path / "digits.npy", np.zeros((3, 28, 28), np.uint8))
     for command, *out in (("evaluate",), ("reconstruct", "--out", tmp_path / "r.png")):
         code, _, err = run(
-            capsys, command, tmp_path / "two_heads.npz", "--dataset", tmp_path / "digits.npy", *out
+            capsys, command, tmp_path / "graph.npz", "--dataset", tmp_path / "digits.npy", *out
         )
         assert code == 1, err
-        assert "holds a graph model (Model" in err and "1 input and 2 outputs" in err
+        assert "holds a graph model (Model" in err and described in err
         assert "takes an autoencoder" in err and "Traceback" not in err
 
 
 def test_a_graph_model_of_one_input_and_one_output_is_taken(tmp_path, capsys):
     # `autoencoders import` writes a graph Model for an ONNX graph that is not a chain.
-    model = _graph_model(outputs=1)
+    model = _graph_model()
     model.save(tmp_path / "graph.npz")
     np.save(tmp_path / "digits.npy", np.full((3, 28, 28), 128, np.uint8))
     code, out, err = run(

@@ -167,7 +167,7 @@ def load_model(path: str) -> Autoencoder | SequentialAutoencoder:
     """The autoencoder in ``path`` (an ``Autoencoder``, or a ``SequentialAutoencoder``).
 
     Raises CliError (exit 1) for a missing file, one that is not a model file, or a graph
-    model of several inputs or outputs (no autoencoder of images).
+    model made with a list or dict of inputs or outputs (no autoencoder of images).
     """
     if not os.path.exists(path):
         raise CliError(
@@ -187,15 +187,28 @@ def load_model(path: str) -> Autoencoder | SequentialAutoencoder:
         model = nn.load_model(path)
     except nn.ModelFileError as error:
         raise CliError(f"cannot read the model file: {error}") from None
-    if isinstance(model, nn.Model) and (len(model.inputs) != 1 or len(model.outputs) != 1):
-        inputs, outputs = len(model.inputs), len(model.outputs)
-        raise CliError(
-            f"{path!r} holds a graph model ({type(model).__name__} {model.name!r}) with "
-            f"{inputs} input{'' if inputs == 1 else 's'} and {outputs} "
-            f"output{'' if outputs == 1 else 's'}; this command takes an autoencoder: one "
-            "input of images, one output of their reconstructions"
-        )
+    if isinstance(model, nn.Model):
+        _check_graph_ends(model, path)
     return SequentialAutoencoder(model)
+
+
+def _check_graph_ends(model: nn.Model, path: str) -> None:
+    """CliError unless the graph ``model`` takes one array and gives one: made with a
+    list or dict of inputs or outputs, its predict takes or gives a list or dict."""
+    if (model._input_kind, model._output_kind) == ("single", "single"):
+        return
+    raise CliError(
+        f"{path!r} holds a graph model ({type(model).__name__} {model.name!r}) with "
+        f"{_structure(model.inputs, model._input_kind, 'input')} and "
+        f"{_structure(model.outputs, model._output_kind, 'output')}; this command takes an "
+        "autoencoder: one input of images, one output of their reconstructions"
+    )
+
+
+def _structure(tensors: Sequence[object], kind: str, what: str) -> str:
+    """'1 input', or 'a list of 2 outputs' / 'a dict of 1 output': a graph's ends."""
+    count = f"{len(tensors)} {what}{'' if len(tensors) == 1 else 's'}"
+    return count if kind == "single" else f"a {kind} of {count}"
 
 
 def model_kind(model: Autoencoder | SequentialAutoencoder) -> str:
