@@ -270,7 +270,7 @@ def model_from_file_config(
     return model
 
 
-def load_model(path):
+def load_model(path: str | os.PathLike[str]) -> Sequential | Model:
     """Rebuild a model saved with ``model.save(path)``: architecture, weights, optimizer.
 
     Returns a ``Sequential`` or a ``Model``, whichever was saved. Never unpickles.

@@ -302,6 +302,65 @@ def test_a_corrupted_model_file(tmp_path, workspace, capsys):
     assert "Traceback" not in stderr
 
 
+def _graph_model(input_list=False, output_list=False, heads=1):
+    """A compiled graph nn.Model from (784,) images to ``heads`` Dense(784) outputs, made
+    with a list of its input / outputs when asked."""
+    x = nn.Input((784,), name="pixels")
+    code = nn.layers.Dense(8, activation="relu")(x)
+    outputs = [nn.layers.Dense(784, activation="sigmoid")(code) for _ in range(heads)]
+    model = nn.Model([x] if input_list else x, outputs if output_list else outputs[0], seed=0)
+    model.compile(optimizer="adam", loss="mean_squared_error")
+    return model
+
+
+@pytest.mark.parametrize(
+    "input_list, heads, described",
+    [(False, 2, "1 input and a list of 2 outputs"), (True, 1, "a list of 1 input and a list")],
+)
+def test_a_graph_model_of_lists_is_refused_in_the_users_terms(
+    tmp_path, capsys, input_list, heads, described
+):
+    # load_model wrapped any graph Model as an autoencoder: evaluate then died in a
+    # traceback on the list its predict returns, reconstruct with a reshape error.
+    _graph_model(input_list, output_list=True, heads=heads).save(tmp_path / "graph.npz")
+    np.save(tmp_path / "digits.npy", np.zeros((3, 28, 28), np.uint8))
+    for command, *out in (("evaluate",), ("reconstruct", "--out", tmp_path / "r.png")):
+        code, _, err = run(
+            capsys, command, tmp_path / "graph.npz", "--dataset", tmp_path / "digits.npy", *out
+        )
+        assert code == 1, err
+        assert "holds a graph model (Model" in err and described in err
+        assert "takes an autoencoder" in err and "Traceback" not in err
+
+
+def test_a_graph_model_of_one_input_and_one_output_is_taken(tmp_path, capsys):
+    # `autoencoders import` writes a graph Model for an ONNX graph that is not a chain.
+    model = _graph_model()
+    model.save(tmp_path / "graph.npz")
+    np.save(tmp_path / "digits.npy", np.full((3, 28, 28), 128, np.uint8))
+    code, out, err = run(
+        capsys, "evaluate", tmp_path / "graph.npz", "--dataset", tmp_path / "digits.npy"
+    )
+    assert code == 0, err
+    x = np.full((3, 784), 128 / 255, np.float32)
+    assert f"loss (mean_squared_error): {model.evaluate(x, x):.5f}" in out
+
+
+def test_a_sequential_compiled_with_metrics_is_evaluated(tmp_path, capsys):
+    # Its evaluate returns [loss, metric]: the loss line failed to format a list.
+    model = nn.Sequential([nn.layers.Dense(8), nn.layers.Dense(784, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="mean_squared_error", metrics=["mae"])
+    model.build((784,))
+    model.save(tmp_path / "sequential.npz")
+    np.save(tmp_path / "digits.npy", np.full((3, 28, 28), 128, np.uint8))
+    code, out, err = run(
+        capsys, "evaluate", tmp_path / "sequential.npz", "--dataset", tmp_path / "digits.npy"
+    )
+    assert code == 0, err
+    x = np.full((3, 784), 128 / 255, np.float32)
+    assert f"loss (mean_squared_error): {model.evaluate(x, x)[0]:.5f}" in out
+
+
 def test_usage_errors_exit_2(capsys):
     assert run(capsys, "train", "--epochs", "-1")[0] == 2
     assert run(capsys, "train", "--model", "dense", "--layers", "2")[0] == 2

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 
 import nn_core as nn
 
@@ -114,7 +115,7 @@ def _with_command(argv: list[str]) -> list[str]:
     return argv
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the tool on ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
     argv = _with_command(list(sys.argv[1:] if argv is None else argv))
     if argv[0] not in COMMAND_NAMES and not argv[0].startswith("-"):

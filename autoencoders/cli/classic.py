@@ -8,6 +8,8 @@ without the command name.
 
 from __future__ import annotations
 
+import argparse
+
 from .common import HelpFormatter, non_negative_int, positive_int
 
 EPILOG = """\
@@ -19,7 +21,10 @@ examples:
 """
 
 
-def add_parser(subparsers, parents):
+def add_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: list[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
     del parents  # its --quiet keeps the meaning it always had: one line per epoch
     parser = subparsers.add_parser(
         "classic",
@@ -57,7 +62,7 @@ def add_parser(subparsers, parents):
     return parser
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..classic import train_classic
 
     results = train_classic(

@@ -14,6 +14,8 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import TextIO
 
 import numpy as np
 
@@ -34,13 +36,13 @@ class CliError(Exception):
         self.exit_code = exit_code
 
 
-def did_you_mean(name: str, valid_names) -> str:
+def did_you_mean(name: str, valid_names: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the close matches of ``name`` among ``valid_names``, or ''."""
     close = difflib.get_close_matches(str(name).lower(), [str(v) for v in valid_names], n=2)
     return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
 
 
-def unknown_name(kind: str, name: str, valid_names) -> CliError:
+def unknown_name(kind: str, name: str, valid_names: Sequence[str]) -> CliError:
     """A usage error for an unknown name, listing the valid ones and the close matches."""
     return CliError(
         f"unknown {kind} {name!r}{did_you_mean(name, valid_names)}; "
@@ -60,7 +62,9 @@ class ProgressBar:
     width = 30
     refresh_seconds = 0.1
 
-    def __init__(self, total: float, label: str = "", quiet: bool = False, stream=None):
+    def __init__(
+        self, total: float, label: str = "", quiet: bool = False, stream: TextIO | None = None
+    ):
         self.stream = sys.stderr if stream is None else stream
         self.enabled = not quiet and _is_terminal(self.stream)
         self.total = max(float(total), 1e-12)
@@ -69,7 +73,7 @@ class ProgressBar:
         self.last_draw = -math.inf
         self.drawn = False
 
-    def update(self, done: float, info: str = "", label: str | None = None):
+    def update(self, done: float, info: str = "", label: str | None = None) -> None:
         """Show ``done`` out of ``total`` with an optional ``info`` text after the bar."""
         if label is not None:
             self.label = label
@@ -89,20 +93,20 @@ class ProgressBar:
         self.stream.flush()
         self.drawn = True
 
-    def close(self):
+    def close(self) -> None:
         if self.enabled and self.drawn:
             self.stream.write("\n")
             self.stream.flush()
         self.drawn = False
 
-    def __enter__(self):
+    def __enter__(self) -> ProgressBar:
         return self
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 
-def _is_terminal(stream) -> bool:
+def _is_terminal(stream: TextIO) -> bool:
     try:
         return stream.isatty()
     except (AttributeError, ValueError):
@@ -116,7 +120,9 @@ def _terminal_width() -> int:
         return 79
 
 
-def in_chunks(function, x: np.ndarray, label: str, quiet: bool) -> np.ndarray:
+def in_chunks(
+    function: Callable[[np.ndarray], np.ndarray], x: np.ndarray, label: str, quiet: bool
+) -> np.ndarray:
     """``function(x)`` computed PREDICT_CHUNK rows at a time behind a progress bar."""
     if len(x) <= PREDICT_CHUNK:
         return function(x)
@@ -134,30 +140,34 @@ class SequentialAutoencoder:
 
     ``python -m autoencoders classic`` saves its model this way (``Sequential.save``), so
     the other subcommands accept it too. ``encode`` needs a first layer named "encoder".
+    A graph ``nn.Model`` of one input and one output (``autoencoders import`` writes one
+    for an ONNX graph that is not a chain) is taken the same way.
     """
 
-    def __init__(self, model: nn.Sequential):
+    def __init__(self, model: nn.Sequential | nn.Model):
         self.model = model
         self.input_shape = tuple(model.input_shape)
         first = model.layers[0] if model.layers else None
         self.encoder = first if isinstance(first, nn.Sequential) else None
 
-    def predict(self, x, batch_size=256):
+    def predict(self, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
         return self.model.predict(x, batch_size=batch_size)
 
-    def encode(self, x, batch_size=256):
+    def encode(self, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
         if self.encoder is None or self.encoder.name != "encoder":
             raise CliError("this model file has no encoder part: it cannot encode")
         return self.encoder.predict(x, batch_size=batch_size)
 
-    def evaluate(self, x, batch_size=256):
-        return self.model.evaluate(x, x, batch_size=batch_size)
+    def evaluate(self, x: np.ndarray, batch_size: int = 256) -> float:
+        """The loss on (x, x), penalties included (also when compiled with metrics)."""
+        return self.model.evaluate(x, x, batch_size=batch_size, return_dict=True)["loss"]
 
 
-def load_model(path):
+def load_model(path: str) -> Autoencoder | SequentialAutoencoder:
     """The autoencoder in ``path`` (an ``Autoencoder``, or a ``SequentialAutoencoder``).
 
-    Raises CliError (exit 1) for a missing file or one that is not a model file.
+    Raises CliError (exit 1) for a missing file, one that is not a model file, or a graph
+    model made with a list or dict of inputs or outputs (no autoencoder of images).
     """
     if not os.path.exists(path):
         raise CliError(
@@ -174,17 +184,39 @@ def load_model(path):
                 f"cannot read the model file: {error}. Retrain it or give another file"
             ) from None
     try:
-        return SequentialAutoencoder(nn.load_model(path))
+        model = nn.load_model(path)
     except nn.ModelFileError as error:
         raise CliError(f"cannot read the model file: {error}") from None
+    if isinstance(model, nn.Model):
+        _check_graph_ends(model, path)
+    return SequentialAutoencoder(model)
 
 
-def model_kind(model) -> str:
+def _check_graph_ends(model: nn.Model, path: str) -> None:
+    """CliError unless the graph ``model`` takes one array and gives one: made with a
+    list or dict of inputs or outputs, its predict takes or gives a list or dict."""
+    if (model._input_kind, model._output_kind) == ("single", "single"):
+        return
+    raise CliError(
+        f"{path!r} holds a graph model ({type(model).__name__} {model.name!r}) with "
+        f"{_structure(model.inputs, model._input_kind, 'input')} and "
+        f"{_structure(model.outputs, model._output_kind, 'output')}; this command takes an "
+        "autoencoder: one input of images, one output of their reconstructions"
+    )
+
+
+def _structure(tensors: Sequence[object], kind: str, what: str) -> str:
+    """'1 input', or 'a list of 2 outputs' / 'a dict of 1 output': a graph's ends."""
+    count = f"{len(tensors)} {what}{'' if len(tensors) == 1 else 's'}"
+    return count if kind == "single" else f"a {kind} of {count}"
+
+
+def model_kind(model: Autoencoder | SequentialAutoencoder) -> str:
     """A short description for messages, e.g. 'a DenseAutoencoder'."""
     return f"a {type(model.model if isinstance(model, SequentialAutoencoder) else model).__name__}"
 
 
-def describe_shape(shape) -> str:
+def describe_shape(shape: Sequence[int]) -> str:
     """(28, 28, 1) -> '28x28 greyscale images'; (784,) -> 'flat vectors of 784 values'."""
     shape = tuple(shape)
     if len(shape) == 1:
@@ -194,7 +226,9 @@ def describe_shape(shape) -> str:
     return f"{height}x{width} {kind} images"
 
 
-def fit_to_model(images: np.ndarray, model, model_path: str, source: str) -> np.ndarray:
+def fit_to_model(
+    images: np.ndarray, model: Autoencoder | SequentialAutoencoder, model_path: str, source: str
+) -> np.ndarray:
     """``images`` (N, H, W, C) reshaped to what ``model`` takes, or a CliError saying why not.
 
     A flat model (D,) takes any images of H * W * C = D values; an image model takes
@@ -226,7 +260,7 @@ def psnr(clean: np.ndarray, other: np.ndarray) -> np.ndarray:
     return 10 * np.log10(1.0 / np.maximum(mse, 1e-10))
 
 
-def reconstruction_metrics(clean, reconstructed) -> dict:
+def reconstruction_metrics(clean: np.ndarray, reconstructed: np.ndarray) -> dict[str, float]:
     """{"mse", "psnr_db"}: the mean squared error and the mean per-image PSNR (dB)."""
     difference = clean.reshape(len(clean), -1) - reconstructed.reshape(len(clean), -1)
     return {

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,7 +47,7 @@ class Dataset:
     def image_shape(self) -> tuple[int, int, int]:
         return tuple(self.images.shape[1:])
 
-    def take(self, indices) -> Dataset:
+    def take(self, indices: Sequence[int] | np.ndarray) -> Dataset:
         indices = np.asarray(indices, dtype=int)
         return Dataset(
             self.images[indices],
@@ -204,12 +205,14 @@ def _stem(path: str) -> str:
 
 
 # ---------------------------------------------------------------------------- pictures
-def as_images(x: np.ndarray, image_shape) -> np.ndarray:
+def as_images(x: np.ndarray, image_shape: Sequence[int]) -> np.ndarray:
     """Model outputs (N, ...) as images (N, H, W, C) in [0, 1] for ``image_shape``."""
     return np.clip(np.asarray(x, dtype=np.float32).reshape(len(x), *image_shape), 0, 1)
 
 
-def image_grid(rows, scale: int | None = None, gap: int = 2, background: float = 0.5):
+def image_grid(
+    rows: Sequence[np.ndarray], scale: int | None = None, gap: int = 2, background: float = 0.5
+) -> np.ndarray:
     """One picture of rows of images, e.g. originals above reconstructions.
 
     rows: a list of arrays (n_r, H, W, C) in [0, 1], all of one (H, W, C); shorter rows
@@ -236,7 +239,7 @@ def image_grid(rows, scale: int | None = None, gap: int = 2, background: float =
     return grid
 
 
-def write_grid(path: str, rows, scale: int | None = None) -> str:
+def write_grid(path: str, rows: Sequence[np.ndarray], scale: int | None = None) -> str:
     """``image_grid(rows)`` written as a PNG at ``path``; returns the path."""
     try:
         return imageio.write_png(path, image_grid(rows, scale))

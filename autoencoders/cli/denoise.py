@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 
 import numpy as np
@@ -41,7 +42,10 @@ examples:
 """
 
 
-def add_parser(subparsers, parents):
+def add_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: list[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "denoise",
         parents=parents,
@@ -85,7 +89,7 @@ def add_noise(images: np.ndarray, kind: str, level: float, seed: int) -> np.ndar
     return np.clip(noisy, 0, 1).astype(np.float32)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     data = load_dataset(args.dataset, args.split, args.limit)
     indices = np.arange(args.start, min(args.start + args.count, len(data.images)))

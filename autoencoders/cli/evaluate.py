@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 from .common import (
     HelpFormatter,
     fit_to_model,
@@ -23,7 +25,7 @@ examples:
 """
 
 
-def add_dataset_options(parser, default_split="test"):
+def add_dataset_options(parser: argparse.ArgumentParser, default_split: str = "test") -> None:
     """--dataset, --split and --limit, as every inference subcommand takes them."""
     parser.add_argument(
         "--dataset", default="mnist", metavar="DATA",
@@ -37,7 +39,10 @@ def add_dataset_options(parser, default_split="test"):
     parser.add_argument("--limit", type=positive_int, metavar="N", help="the first N images only")
 
 
-def add_parser(subparsers, parents):
+def add_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: list[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "evaluate",
         parents=parents,
@@ -53,18 +58,17 @@ def add_parser(subparsers, parents):
     return parser
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     data = load_dataset(args.dataset, args.split, args.limit)
     x = fit_to_model(data.images, model, args.model, data.source)
     reconstructions = in_chunks(model.predict, x, "reconstruct", args.quiet)
     metrics = reconstruction_metrics(x, reconstructions)
-    loss = None
-    if getattr(model.model, "loss", None) is not None:
-        loss = model.evaluate(x)
+    loss_function = getattr(model.model, "loss", None)  # None: the file has no compiled loss
+    loss = None if loss_function is None else model.evaluate(x)
     print(f"{args.model} on {len(x)} images of {data.source}:")
-    if loss is not None:
-        print(f"  loss ({model.model.loss.name}): {loss:.5f}")
+    if loss_function is not None:
+        print(f"  loss ({loss_function.name}): {loss:.5f}")
     print(f"  MSE:  {metrics['mse']:.5f}")
     print(f"  PSNR: {metrics['psnr_db']:.2f} dB")
     return 0

@@ -13,9 +13,17 @@ Formats (``--format``):
 
 from __future__ import annotations
 
+import argparse
 import os
+from typing import TYPE_CHECKING
 
 from .common import USAGE_ERROR, CliError, HelpFormatter, load_model, output_folder_ready
+
+if TYPE_CHECKING:
+    import nn_core as nn
+
+    from ..base import Autoencoder
+    from .common import SequentialAutoencoder
 
 FORMATS = {"onnx": ".onnx", "safetensors": ".safetensors", "torch": ".torch.safetensors"}
 PARTS = ("model", "encoder", "decoder")
@@ -38,7 +46,10 @@ Load the torch format into the equivalent torch.nn module:
 """
 
 
-def add_parser(subparsers, parents):
+def add_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: list[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "export",
         parents=parents,
@@ -67,7 +78,9 @@ def add_parser(subparsers, parents):
     return parser
 
 
-def model_part(autoencoder, part: str, path: str):
+def model_part(
+    autoencoder: Autoencoder | SequentialAutoencoder, part: str, path: str
+) -> nn.Sequential | nn.Model:
     """The nn_core model of ``part`` ("model", "encoder", "decoder"), or a CliError."""
     model = getattr(autoencoder, part, None) if part != "model" else autoencoder.model
     if model is None:
@@ -75,7 +88,7 @@ def model_part(autoencoder, part: str, path: str):
     return model
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     if args.opset is not None and args.format != "onnx":
         raise CliError(f"--opset is for --format onnx, not {args.format}", USAGE_ERROR)
     autoencoder = load_model(args.model)

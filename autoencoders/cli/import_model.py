@@ -8,6 +8,7 @@ NCHW image input (N, C, H, W) becomes an NHWC one (N, H, W, C), nn_core's layout
 
 from __future__ import annotations
 
+import argparse
 import os
 
 from .common import CliError, HelpFormatter, output_folder_ready
@@ -24,7 +25,10 @@ built in Python with model.load_weights(path) or nn_core.interop.load_torch_stat
 """
 
 
-def add_parser(subparsers, parents):
+def add_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: list[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "import",
         parents=parents,
@@ -42,7 +46,7 @@ def add_parser(subparsers, parents):
     return parser
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     if not os.path.exists(args.file):
         raise CliError(f"no file at {args.file!r}")
     if not args.file.lower().endswith(".onnx"):

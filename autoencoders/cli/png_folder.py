@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,13 +24,16 @@ from .. import imageio
 from .common import CliError, psnr
 from .data import _channels, _read_png, _size
 
+if TYPE_CHECKING:
+    from ..base import Autoencoder
+
 _GREY_COLOUR_TYPES = (0, 4)  # greyscale, greyscale + alpha; 2, 3, 6 become RGB
 
 
 class PNGFolder:
     """The PNG files of a folder: ``paths`` (sorted by name) and ``image_shape`` (H, W, C)."""
 
-    def __init__(self, folder, paths, image_shape):
+    def __init__(self, folder: str, paths: list[str], image_shape: Sequence[int]):
         self.folder, self.paths, self.image_shape = folder, paths, tuple(image_shape)
 
     @classmethod
@@ -54,7 +59,15 @@ class PNGFolder:
     def __len__(self) -> int:
         return len(self.paths)
 
-    def batches(self, start, stop, batch_size, sample_shape, shuffle, seed=None):
+    def batches(
+        self,
+        start: int,
+        stop: int,
+        batch_size: int,
+        sample_shape: Sequence[int],
+        shuffle: bool,
+        seed: int | np.random.Generator | None = None,
+    ) -> PNGBatches:
         """An ``nn.data.Dataset`` of images ``start:stop``, each batch (x, x) with x
         float32 (B, *sample_shape) (the image shape, or flat (H*W*C,) for dense models)."""
         return PNGBatches(
@@ -66,7 +79,15 @@ class PNGBatches(nn.data.Dataset):
     """Batches of decoded PNG files, shuffled as ``nn.data.ArrayDataset`` shuffles (its
     ``batch_size``, ``shuffle`` and ``seed`` mean the same)."""
 
-    def __init__(self, paths, image_shape, sample_shape, batch_size, shuffle, seed=None):
+    def __init__(
+        self,
+        paths: Iterable[str],
+        image_shape: Sequence[int],
+        sample_shape: Sequence[int],
+        batch_size: int,
+        shuffle: bool,
+        seed: int | np.random.Generator | None = None,
+    ):
         self.paths, self.image_shape = list(paths), tuple(image_shape)
         self.sample_shape = tuple(sample_shape)
         self.order = nn.data.ArrayDataset(
@@ -84,13 +105,13 @@ class PNGBatches(nn.data.Dataset):
     def __getitem__(self, batch_index):
         return self._decode(self.order[batch_index][0])
 
-    def peek(self):
+    def peek(self) -> tuple[np.ndarray, np.ndarray]:
         return self._decode(np.arange(min(len(self.paths), self.order.batch_size)))
 
-    def on_epoch_end(self):
+    def on_epoch_end(self) -> None:
         self.order.on_epoch_end()
 
-    def _decode(self, indices):
+    def _decode(self, indices: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
         images = []
         for index in indices:
             image = _channels(_read_png(self.paths[index]), self.image_shape[2])
@@ -104,7 +125,7 @@ class PNGBatches(nn.data.Dataset):
         return x, x
 
 
-def streamed_metrics(model, batches) -> dict:
+def streamed_metrics(model: Autoencoder, batches: nn.data.Dataset) -> dict[str, float]:
     """``common.reconstruction_metrics`` over the batches of a source, one at a time:
     {"mse": over every pixel, "psnr_db": the mean of the per-image PSNRs}."""
     squared, pixels, psnr_sum, images = 0.0, 0, 0.0, 0
@@ -119,7 +140,7 @@ def streamed_metrics(model, batches) -> dict:
     return {"mse": squared / pixels, "psnr_db": psnr_sum / images}
 
 
-def _header(path: str):
+def _header(path: str) -> tuple[int, int, int]:
     """(width, height, colour type) from a PNG's IHDR chunk, without decoding it."""
     with open(path, "rb") as file:
         head = file.read(26)

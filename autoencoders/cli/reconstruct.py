@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 
 from .common import (
@@ -27,7 +29,10 @@ examples:
 """
 
 
-def add_parser(subparsers, parents):
+def add_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: list[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "reconstruct",
         parents=parents,
@@ -49,7 +54,7 @@ def add_parser(subparsers, parents):
     return parser
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     data = load_dataset(args.dataset, args.split, args.limit)
     indices = np.arange(args.start, min(args.start + args.count, len(data.images)))

@@ -10,6 +10,7 @@ as data URIs with ``--embed`` (one file to send around).
 
 from __future__ import annotations
 
+import argparse
 import base64
 import datetime
 import html
@@ -18,6 +19,8 @@ import os
 import re
 import shlex
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from .common import CliError, HelpFormatter, ProgressBar, unknown_name
 
@@ -30,7 +33,10 @@ examples:
 """
 
 
-def add_parser(subparsers, parents):
+def add_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: list[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "report",
         parents=parents,
@@ -56,7 +62,9 @@ def add_parser(subparsers, parents):
     return parser
 
 
-def load_applications():
+def load_applications() -> tuple[
+    dict[str, Callable[..., dict[str, Any]]], Callable[..., list[dict[str, Any]]]
+]:
     """(APPLICATIONS, run_all) from ``autoencoders.applications``."""
     try:
         from ..applications import APPLICATIONS, run_all
@@ -70,7 +78,7 @@ def load_applications():
     return APPLICATIONS, run_all
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     applications, run_all = load_applications()
     for name in args.only or ():
         if name not in applications:
@@ -130,7 +138,7 @@ def _command_options(args) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- metrics
-def format_value(value) -> str:
+def format_value(value: Any) -> str:
     """A metric for people: floats to 4 significant digits, the rest as JSON."""
     if isinstance(value, bool) or value is None:
         return str(value)

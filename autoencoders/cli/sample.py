@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import math
 
 import numpy as np
@@ -28,7 +29,10 @@ examples:
 """
 
 
-def add_parser(subparsers, parents):
+def add_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: list[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "sample",
         parents=parents,
@@ -61,7 +65,7 @@ def traversal_codes(latent_dim: int, columns: int) -> np.ndarray:
     return codes
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     if not isinstance(model, VariationalAutoencoder):
         raise CliError(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Sequence
+
 import numpy as np
 
 from .common import (
@@ -30,7 +33,10 @@ examples:
 """
 
 
-def add_parser(subparsers, parents):
+def add_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: list[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "search",
         parents=parents,
@@ -54,7 +60,9 @@ def add_parser(subparsers, parents):
     return parser
 
 
-def nearest(query_codes, codes, top, exclude=None):
+def nearest(
+    query_codes: np.ndarray, codes: np.ndarray, top: int, exclude: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(indices, distances), each (Q, top): the ``top`` nearest codes to each query.
 
     query_codes (Q, K), codes (N, K); exclude: for each query an index to leave out, or
@@ -75,7 +83,7 @@ def nearest(query_codes, codes, top, exclude=None):
     return order, distances
 
 
-def load_queries(paths) -> Dataset:
+def load_queries(paths: Sequence[str]) -> Dataset:
     parts = [load_dataset(path) for path in paths]
     shapes = {part.image_shape for part in parts}
     if len(shapes) > 1:
@@ -88,7 +96,7 @@ def load_queries(paths) -> Dataset:
     )
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     data = load_dataset(args.dataset, args.split, args.limit)
     exclude = None

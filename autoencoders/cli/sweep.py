@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import os
+from typing import Any
 
 from .. import sweep as sweeps
 from ..sweep.results import SORT_KEYS
@@ -43,7 +45,10 @@ examples:
 """
 
 
-def add_parser(subparsers, parents):
+def add_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: list[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "sweep",
         parents=parents,
@@ -106,7 +111,7 @@ def add_parser(subparsers, parents):
 SPACE_OPTIONS = ("model", "code_size", "layers", "nodes", "loss", "optimizer", "learning_rate")
 
 
-def search_space(args) -> dict:
+def search_space(args: argparse.Namespace) -> dict[str, Any]:
     """The space the options describe: the keys given, and the model (default deep)."""
     space = {key: getattr(args, key) for key in SPACE_OPTIONS if getattr(args, key) is not None}
     space.setdefault("model", ["deep"])
@@ -123,7 +128,7 @@ def _space_given(args) -> bool:
     return any(getattr(args, key) is not None for key in options)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     if args.address and args.cpus:
         raise CliError("give --cpus for a local Ray or --address for a running one", USAGE_ERROR)
     if args.table and not _space_given(args):

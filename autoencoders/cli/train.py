@@ -10,14 +10,18 @@ PNG images is streamed: each batch's files are decoded when ``fit`` asks for the
 
 from __future__ import annotations
 
+import argparse
 import os
 import time
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 import nn_core as nn
 
 from .. import (
+    Autoencoder,
     ContractiveAutoencoder,
     ConvAutoencoder,
     ConvDenoisingAutoencoder,
@@ -42,7 +46,7 @@ from .common import (
     unknown_name,
 )
 from .data import load_dataset
-from .png_folder import PNGFolder, streamed_metrics
+from .png_folder import PNGBatches, PNGFolder, streamed_metrics
 
 # name -> (class, what --hidden-sizes means for it, its default hidden sizes or None)
 MODELS = {
@@ -83,7 +87,10 @@ examples:
 """
 
 
-def add_parser(subparsers, parents):
+def add_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: list[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "train",
         parents=parents,
@@ -163,7 +170,7 @@ def add_parser(subparsers, parents):
     return parser
 
 
-def hidden_sizes(args, name: str):
+def hidden_sizes(args: argparse.Namespace, name: str) -> tuple[int, ...] | None:
     """The hidden sizes the options ask for, or None for the model's default."""
     _, meaning, default = MODELS[name]
     asked = args.hidden_sizes is not None or args.layers is not None or args.nodes is not None
@@ -196,7 +203,7 @@ def hidden_sizes(args, name: str):
     return tuple(sizes)
 
 
-def model_options(args):
+def model_options(args: argparse.Namespace) -> tuple[type[Autoencoder], dict[str, Any]]:
     """(class, constructor options but input_shape) for ``args``; CliError for bad options.
 
     Called before any data is loaded, so that a wrong command line fails at once.
@@ -238,7 +245,9 @@ def model_options(args):
     return cls, options
 
 
-def build_model(cls, options, image_shape):
+def build_model(
+    cls: type[Autoencoder], options: dict[str, Any], image_shape: Sequence[int]
+) -> Autoencoder:
     """The autoencoder for images of ``image_shape`` (H, W, C): conv models take the
     images as they are, the others flattened."""
     conv = cls in (ConvAutoencoder, ConvDenoisingAutoencoder)
@@ -248,20 +257,21 @@ def build_model(cls, options, image_shape):
 class FitProgress(nn.callbacks.Callback):
     """One bar over all epochs on a terminal; else one line per epoch (nothing if quiet)."""
 
-    def __init__(self, epochs, steps, quiet):
+    def __init__(self, epochs: int, steps: int, quiet: bool):
         super().__init__()
         self.epochs, self.steps, self.quiet = epochs, steps, quiet
         self.bar = ProgressBar(epochs * steps, "train", quiet)
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         self.epoch, self.epoch_start = epoch, time.perf_counter()
 
-    def on_batch_end(self, batch, logs=None):
+    def on_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
+        assert logs is not None  # fit passes each batch's logs
         done = self.epoch * self.steps + batch + 1
         info = f"epoch {self.epoch + 1}/{self.epochs} loss {logs['loss']:.4f}"
         self.bar.update(done, info)
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         if self.quiet:
             return
         seconds = time.perf_counter() - self.epoch_start
@@ -273,11 +283,11 @@ class FitProgress(nn.callbacks.Callback):
         else:
             print(line, flush=True)
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: dict[str, float] | None = None) -> None:
         self.bar.close()
 
 
-def initialise_from(model, path: str, freeze_encoder: bool):
+def initialise_from(model: Autoencoder, path: str, freeze_encoder: bool) -> None:
     """Copy the weights of the model in ``path`` into ``model`` (same shapes, in order)."""
     source = load_model(path).model
     theirs, ours = source.get_weights(), model.model.get_weights()
@@ -298,7 +308,7 @@ def initialise_from(model, path: str, freeze_encoder: bool):
         model.encoder.trainable = False
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     model_name = args.model.lower()
     cls, options = model_options(args)
     if args.freeze_encoder and not args.init_from:
@@ -324,6 +334,8 @@ def run(args) -> int:
             USAGE_ERROR,
         )
     split = count - validation_count
+    x_train: np.ndarray | PNGBatches
+    x_val: np.ndarray | PNGBatches
     if folder is not None:  # shuffled by the model's generator: the order fit gives an array
         x_train = folder.batches(
             0, split, args.batch_size, model.input_shape, True, model.model.rng
@@ -359,10 +371,12 @@ def run(args) -> int:
     output_folder_ready(args.out)
     model.save(args.out)
     files = [args.out]
+    assert model.model.loss is not None  # compiled above
     curve = plot_loss_curve(history.history, args.out, model.model.loss.name)
     if curve:
         files.append(curve)
 
+    x_test: np.ndarray | PNGBatches
     if args.dataset.lower().replace("_", "-") in ("mnist", "fashion-mnist"):
         test = load_dataset(args.dataset, "test", args.limit)
         x_test, where = test.images.reshape((len(test.images), *model.input_shape)), "test"
@@ -376,7 +390,7 @@ def run(args) -> int:
     else:
         x_test, where = x_train, "training"
     test_loss = model.evaluate(x_test)
-    if folder is not None:
+    if isinstance(x_test, PNGBatches):
         metrics, tested = streamed_metrics(model, x_test), x_test.size
     else:
         metrics, tested = reconstruction_metrics(x_test, model.predict(x_test)), len(x_test)
@@ -391,7 +405,7 @@ def run(args) -> int:
     return 0
 
 
-def plot_loss_curve(history: dict, model_path: str, loss_name: str):
+def plot_loss_curve(history: dict[str, list[float]], model_path: str, loss_name: str) -> str | None:
     """``<model stem>_loss.png``: loss per epoch (and val_loss); None without matplotlib."""
     if not history.get("loss"):
         return None

@@ -21,8 +21,12 @@ the weights of ``model.fit(x, y, batch_size=batch_size, shuffle=True)``.
 from __future__ import annotations
 
 import math
+from typing import Any, TypeAlias
 
 import numpy as np
+
+# x or y: an array, or a list / tuple / dict of arrays (several inputs or outputs)
+_Arrays: TypeAlias = np.ndarray | list[np.ndarray] | tuple[np.ndarray, ...] | dict[str, np.ndarray]
 
 
 class Dataset:
@@ -41,7 +45,7 @@ class Dataset:
     def on_epoch_end(self) -> None:
         """Called by ``fit`` after every epoch; does nothing unless overridden."""
 
-    def peek(self):
+    def peek(self) -> Any:
         """A batch that shows the data's shapes, for building an unbuilt model before
         training starts; default ``self[0]``. Override it when ``self[0]`` has a side
         effect (``ArrayDataset`` returns its first samples without drawing an order)."""
@@ -67,7 +71,14 @@ class ArrayDataset(Dataset):
     orders on every run, but a resumed run starts its generator afresh.
     """
 
-    def __init__(self, x, y=None, batch_size=32, shuffle=True, seed=None):
+    def __init__(
+        self,
+        x: _Arrays,
+        y: _Arrays | None = None,
+        batch_size: int = 32,
+        shuffle: bool = True,
+        seed: int | np.random.Generator | None = None,
+    ) -> None:
         if (
             isinstance(batch_size, bool)
             or not isinstance(batch_size, (int, np.integer))
@@ -90,7 +101,7 @@ class ArrayDataset(Dataset):
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.rng = np.random.default_rng(seed)  # a Generator passes through as it is
-        self._order = None
+        self._order: np.ndarray | None = None
 
     def __len__(self) -> int:
         return math.ceil(self.size / self.batch_size)
@@ -100,7 +111,7 @@ class ArrayDataset(Dataset):
         x_batch = _gather(self.x, indices)
         return x_batch, x_batch if self.y is None else _gather(self.y, indices)
 
-    def batch_indices(self, batch_index):
+    def batch_indices(self, batch_index: int) -> slice | np.ndarray:
         """The samples of batch ``batch_index``: an index array, or a slice unshuffled."""
         if isinstance(batch_index, bool) or not isinstance(batch_index, (int, np.integer)):
             raise TypeError(f"ArrayDataset: batch index must be an integer, got {batch_index!r}")
@@ -113,10 +124,10 @@ class ArrayDataset(Dataset):
             self._order = self.rng.permutation(self.size)
         return self._order[start : start + self.batch_size]
 
-    def on_epoch_end(self):
+    def on_epoch_end(self) -> None:
         self._order = None  # the next epoch draws a new order
 
-    def peek(self):
+    def peek(self) -> tuple[Any, Any]:
         x_batch = _gather(self.x, slice(0, self.batch_size))
         return x_batch, x_batch if self.y is None else _gather(self.y, slice(0, self.batch_size))
 
@@ -140,7 +151,7 @@ def _gather(data, indices):
     return take(data, indices)
 
 
-def take(array, indices) -> np.ndarray:
+def take(array: np.ndarray, indices: slice | np.ndarray) -> np.ndarray:
     """``array[indices]`` as a plain ndarray; a ``np.memmap`` reads only those samples."""
     if isinstance(array, np.memmap):
         array = array.view(np.ndarray)  # its rows, not a memmap object of a copy

@@ -6,6 +6,9 @@ model's dtype: whole for arrays in memory, batch by batch for memory-mapped arra
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ..layers.base import format_shape
@@ -13,8 +16,13 @@ from ..validation import check_finite, check_same_length, checked_batch
 from .dataset import take
 from .sources import cast_batch, checked_memory_map, is_memory_mapped, prepared_array
 
+if TYPE_CHECKING:
+    from ..training import TrainableModel
 
-def prepare_data(model, x, y, x_name, y_name):
+
+def prepare_data(
+    model: TrainableModel, x: Any, y: Any, x_name: str, y_name: str
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Inputs and targets as lists of checked float arrays of the model's dtype.
 
     A memory-mapped array is checked for dtype and shape only and kept as it is:
@@ -66,7 +74,9 @@ def prepare_data(model, x, y, x_name, y_name):
     return prepared_x, prepared_y
 
 
-def predict_arrays(model, x, batch_size, argument) -> list[np.ndarray]:
+def predict_arrays(
+    model: TrainableModel, x: Any, batch_size: int, argument: str
+) -> list[np.ndarray]:
     """One array per output for arrays x (an array, list or dict)."""
     xs = model._as_input_list(x, argument)
     names = element_names(argument, model._input_specs_or_none())
@@ -107,7 +117,7 @@ def predict_arrays(model, x, batch_size, argument) -> list[np.ndarray]:
     return outputs
 
 
-def element_names(argument, specs) -> list[str]:
+def element_names(argument: str, specs: Sequence[tuple[str | None, Any]]) -> list[str]:
     """How messages name each input or output: ``x``, or ``x['image']`` for several."""
     if len(specs) == 1:
         return [argument]

@@ -20,13 +20,19 @@ as a whole array given to ``fit`` (``TrainableModel._prepare_data``), named by i
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ..validation import as_float_batch, check_batch_size, check_numeric_dtype
 from .dataset import ArrayDataset, Dataset, take
 
+if TYPE_CHECKING:
+    from ..training import TrainableModel
 
-def is_data_source(data) -> bool:
+
+def is_data_source(data: Any) -> bool:
     """Whether ``data`` is a data source: a ``Dataset``, or any object with ``__len__``,
     ``__getitem__`` and ``on_epoch_end`` (a Keras ``PyDataset`` / ``Sequence``)."""
     if isinstance(data, Dataset):
@@ -37,13 +43,13 @@ def is_data_source(data) -> bool:
     return all(hasattr(kind, name) for name in ("__len__", "__getitem__", "on_epoch_end"))
 
 
-def is_memory_mapped(array) -> bool:
+def is_memory_mapped(array: Any) -> bool:
     """Whether ``array`` is read from a file on demand (``np.memmap``, ``np.load(...,
     mmap_mode="r")``): such arrays are checked and converted batch by batch."""
     return isinstance(array, np.memmap)
 
 
-def checked_memory_map(array, argument: str) -> np.ndarray:
+def checked_memory_map(array: np.ndarray, argument: str) -> np.ndarray:
     """The checks of ``validation.checked_batch`` that do not read the data: dtype, a
     batch axis, at least one sample. NaN/Inf are looked for in each batch instead."""
     check_numeric_dtype(array, argument)
@@ -56,7 +62,7 @@ def checked_memory_map(array, argument: str) -> np.ndarray:
     return array
 
 
-def prepared_array(array, argument: str, dtype) -> np.ndarray:
+def prepared_array(array: Any, argument: str, dtype: Any) -> np.ndarray:
     """What ``fit`` keeps of a whole array: a memory map checked by
     ``checked_memory_map`` and left on disk, any other array converted and checked whole
     by ``validation.as_float_batch``."""
@@ -65,7 +71,13 @@ def prepared_array(array, argument: str, dtype) -> np.ndarray:
     return as_float_batch(array, argument, dtype)
 
 
-def cast_batch(batch, dtype, argument: str, samples, batch_index: int) -> np.ndarray:
+def cast_batch(
+    batch: np.ndarray,
+    dtype: Any,
+    argument: str,
+    samples: slice | np.ndarray,
+    batch_index: int,
+) -> np.ndarray:
     """A gathered batch (B, ...) as a C-contiguous ``dtype`` array, refused if it holds
     NaN or Inf. ``samples``: the batch's sample indices in the whole array (an index
     array or a slice), to name the first bad one."""
@@ -91,7 +103,17 @@ class ArrayBatches:
     shuffle with (the model's).
     """
 
-    def __init__(self, xs, ys, batch_size, shuffle, rng, dtype, x_names, y_names):
+    def __init__(
+        self,
+        xs: list[np.ndarray],
+        ys: list[np.ndarray],
+        batch_size: int,
+        shuffle: bool,
+        rng: np.random.Generator,
+        dtype: Any,
+        x_names: Iterable[str],
+        y_names: Iterable[str],
+    ) -> None:
         self.xs, self.ys = xs, ys
         self.dtype = dtype
         self.names = list(x_names) + list(y_names)
@@ -121,7 +143,7 @@ class ArrayBatches:
             return cast_batch(batch, self.dtype, name, indices, batch_index)
         return batch  # converted and checked whole already
 
-    def end_epoch(self):
+    def end_epoch(self) -> None:
         self.order.on_epoch_end()
 
 
@@ -129,7 +151,7 @@ class DatasetBatches:
     """The batches of a data source, each checked and converted by ``model._prepare_data``
     as a whole array would be. ``argument``: its name in messages ("x", "validation_data")."""
 
-    def __init__(self, model, dataset, argument):
+    def __init__(self, model: TrainableModel, dataset: Any, argument: str) -> None:
         self.model, self.dataset, self.argument = model, dataset, argument
         self.count = self.checked_length(dataset, argument)
         if not model.built:  # build from a batch before training starts
@@ -137,7 +159,7 @@ class DatasetBatches:
             self._prepare(peek() if callable(peek) else dataset[0], 0)
 
     @staticmethod
-    def checked_length(dataset, argument) -> int:
+    def checked_length(dataset: Any, argument: str) -> int:
         """``len(dataset)``, refused unless a positive integer."""
         try:
             count = len(dataset)
@@ -167,11 +189,11 @@ class DatasetBatches:
         x, y = item
         return self.model._prepare_data(x, y, f"x of {where}", f"y of {where}")
 
-    def end_epoch(self):
+    def end_epoch(self) -> None:
         self.dataset.on_epoch_end()
 
 
-def predict_inputs(item):
+def predict_inputs(item: Any) -> Any:
     """The inputs of a data source's batch for ``predict``: x of an (x, y) pair, else it."""
     if isinstance(item, tuple) and len(item) in (1, 2):
         return item[0]
