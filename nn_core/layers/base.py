@@ -8,7 +8,9 @@ A layer is a plain object with
   needs (the "cache");
 * ``backward(grad_output) -> grad_input``: given dL/d(output) for the batch of the
   last ``forward``, store dL/d(param) in ``self.grads`` and return dL/d(input).
-  Backward never changes a weight; the optimizer does that.
+  Backward never changes a weight; the optimizer does that. A model's first Dense,
+  Conv2D or Conv2DTranspose, whose dL/dx nobody reads, has ``input_gradient_needed``
+  switched off and returns None instead (its type says ``np.ndarray | None``).
 * ``params`` and ``grads``: dicts with the same keys and shapes.
 
 A layer that is not built builds itself on its first ``forward`` from

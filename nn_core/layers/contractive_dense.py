@@ -72,7 +72,8 @@ class ContractiveDense(Dense):
         self._contractive_penalty = self.contractive_weight * float(frobenius) / len(outputs)
         return outputs
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+    # None (no dL/dx) when input_gradient_needed is False, as in Dense
+    def backward(self, grad_output: np.ndarray) -> np.ndarray | None:  # type: ignore[override]
         """dL/dh (N, units) -> dL/dx (N, in), with the penalty's dP/dh and dP/dW added."""
         if isinstance(self.activation, Sigmoid):
             scale = 2 * self.contractive_weight / len(self.code)

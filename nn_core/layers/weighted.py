@@ -83,7 +83,8 @@ class WeightedLayer(Layer):
             self._activity_penalty = self.activity_regularizer(outputs) / len(outputs)
         return outputs
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+    # None (no dL/dx) when input_gradient_needed is False: the contract's ndarray otherwise
+    def backward(self, grad_output: np.ndarray) -> np.ndarray | None:  # type: ignore[override]
         """dL/dy -> dL/dx, through the activity penalty, the activation and the affine map."""
         if self.activity_regularizer is not None:
             grad_output = grad_output + (
