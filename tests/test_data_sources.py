@@ -314,6 +314,27 @@ def test_cli_streams_a_png_folder_and_trains_as_from_the_same_images_in_memory(
     assert len(decoded) == 2 * 33 + 2 * 4 + 4 + 4
 
 
+def test_cli_trains_on_a_whole_png_folder_and_scores_it_when_nothing_is_held_out(tmp_path, capsys):
+    pixels = np.random.default_rng(1).integers(0, 256, (12, 6, 6), dtype=np.uint8)
+    for i, image in enumerate(pixels):
+        write_png(tmp_path / "images" / f"{i:02d}.png", image)
+    arguments = ["train", "--dataset", tmp_path / "images", "--out", tmp_path / "m.npz"]
+    options = ["--model", "dense", "--epochs", "1", "--batch-size", "4", "--quiet"]
+    assert main([str(a) for a in arguments + options + ["--validation-split", "0"]]) == 0
+    assert "training metrics on 12 images" in capsys.readouterr().out
+
+
+def test_cli_takes_a_folder_named_like_a_dataset_as_the_folder(tmp_path, monkeypatch, capsys):
+    # ./mnist is the user's folder of PNGs: trained on and scored on, not MNIST's test set.
+    pixels = np.random.default_rng(2).integers(0, 256, (20, 5, 5), dtype=np.uint8)
+    for i, image in enumerate(pixels):
+        write_png(tmp_path / "mnist" / f"{i:02d}.png", image)
+    monkeypatch.chdir(tmp_path)
+    options = ["--model", "dense", "--epochs", "1", "--batch-size", "4", "--quiet"]
+    assert main(["train", "--dataset", "mnist", "--out", "m.npz", *options]) == 0
+    assert "validation metrics on 2 images" in capsys.readouterr().out
+
+
 def test_png_folder_batches_decode_one_batch_and_check_sizes(tmp_path):
     write_png(tmp_path / "a.png", np.zeros((4, 5), np.uint8))
     write_png(tmp_path / "b.png", np.full((4, 5, 3), 255, np.uint8))

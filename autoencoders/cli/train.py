@@ -335,16 +335,20 @@ def run(args: argparse.Namespace) -> int:
         )
     split = count - validation_count
     x_train: np.ndarray | PNGBatches
-    x_val: np.ndarray | PNGBatches
+    x_val: np.ndarray | PNGBatches | None
     if folder is not None:  # shuffled by the model's generator: the order fit gives an array
         x_train = folder.batches(
             0, split, args.batch_size, model.input_shape, True, model.model.rng
         )
-        x_val = folder.batches(split, count, args.batch_size, model.input_shape, False)
+        x_val = (
+            folder.batches(split, count, args.batch_size, model.input_shape, False)
+            if validation_count
+            else None
+        )
     else:
         assert data is not None
         x = data.images.reshape(count, -1) if flat else data.images
-        x_train, x_val = x[:split], x[split:]
+        x_train, x_val = x[:split], (x[split:] if validation_count else None)
     optimizer_options = {} if args.learning_rate is None else {"learning_rate": args.learning_rate}
     loss = None if model_name == "variational" else LOSSES[args.loss]
     model.compile(optimizer=nn.optimizers.get(args.optimizer, **optimizer_options), loss=loss)
@@ -363,7 +367,7 @@ def run(args: argparse.Namespace) -> int:
         x_train,
         epochs=args.epochs,
         batch_size=args.batch_size,
-        validation_data=x_val if validation_count else None,
+        validation_data=x_val,
         callbacks=[FitProgress(args.epochs, steps, args.quiet)],
         verbose=0,
     )
@@ -377,10 +381,10 @@ def run(args: argparse.Namespace) -> int:
         files.append(curve)
 
     x_test: np.ndarray | PNGBatches
-    if args.dataset.lower().replace("_", "-") in ("mnist", "fashion-mnist"):
+    if folder is None and args.dataset.lower().replace("_", "-") in ("mnist", "fashion-mnist"):
         test = load_dataset(args.dataset, "test", args.limit)
         x_test, where = test.images.reshape((len(test.images), *model.input_shape)), "test"
-    elif validation_count:
+    elif x_val is not None:
         x_test, where = x_val, "validation"
     elif folder is not None:  # unshuffled
         x_test, where = (
