@@ -135,6 +135,17 @@ class BinaryCrossentropy(Loss):
             return kernels.binary_crossentropy_from_probabilities_gradient(y_true, probabilities)
         return kernels.binary_crossentropy_from_logits_gradient(y_true, logits)
 
+    def sigmoid_value_and_gradient(
+        self, y_true: np.ndarray, logits: np.ndarray
+    ) -> tuple[np.ndarray, float, np.ndarray]:
+        """(p = sigmoid(logits), the loss of p, dL/dlogits = (p - y) / size) in one pass.
+
+        What a training step of a model ending in a sigmoid calls (``Sigmoid``'s
+        ``output_from_loss``): the three share one exponential per element.
+        """
+        y_true, logits = self._check(y_true, logits)
+        return kernels.sigmoid_binary_crossentropy(y_true, logits)
+
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "from_logits": self.from_logits, "epsilon": self.epsilon}
 

@@ -352,9 +352,37 @@ class TrainableModel(Layer):
         """(array, copy) of every buffer (batch-norm moving statistics), to undo a forward."""
         return [(b, b.copy()) for layer in self.leaf_layers() for b in layer.buffers.values()]
 
+    def _sigmoids_with_their_loss(self) -> list[Sigmoid | None]:
+        """Per output: its final Sigmoid when the step computes it with its cross-entropy.
+
+        That is every output whose binary cross-entropy is taken from the logits of a
+        final Sigmoid (``_logits_flags``), unless a layer is being watched
+        (``nn_core.trace`` wraps ``forward`` and reports what it returns). Empty before the
+        losses are resolved (the first step of a model built by its data).
+        """
+        if self._output_losses is None or any(
+            "forward" in vars(leaf) for leaf in self.leaf_layers()
+        ):
+            return []
+        return [
+            activation if flag and isinstance(loss, losses_module.BinaryCrossentropy) else None
+            for loss, flag, activation in zip(
+                self._output_losses, self._logits_flags(), self._output_final_activations()
+            )
+        ]
+
     def _forward_backward(self, xs, ys):
         """Forward in training mode, loss, backward: fills every layer's ``grads``."""
-        predictions = self._forward_all(xs, training=True)  # builds an unbuilt Sequential
+        sigmoids = self._sigmoids_with_their_loss()
+        for sigmoid in sigmoids:
+            if sigmoid is not None:
+                sigmoid.output_from_loss = True
+        try:  # builds an unbuilt Sequential
+            predictions = list(self._forward_all(xs, training=True))
+        finally:
+            for sigmoid in sigmoids:
+                if sigmoid is not None:
+                    del sigmoid.output_from_loss  # back to the class default, False
         if self._output_losses is None:
             self._resolve_losses()
         ys = list(ys)
@@ -375,12 +403,21 @@ class TrainableModel(Layer):
         activations = self._output_final_activations()
         values: list[float] = []
         grads: list[np.ndarray | None] = []
-        for loss, weight, flag, activation, y, prediction in zip(
-            self._output_losses, self._output_loss_weights, flags, activations, ys, predictions
+        sigmoids = sigmoids or [None] * len(predictions)
+        for i, (loss, weight, flag, activation, y, prediction) in enumerate(
+            zip(self._output_losses, self._output_loss_weights, flags, activations, ys, predictions)
         ):
             if loss is None:
                 values.append(0.0)
                 grads.append(None)
+            elif sigmoids[i] is not None:  # the forward returned the logits, not sigmoid(them)
+                probabilities, value, gradient = loss.sigmoid_value_and_gradient(
+                    y, activation.inputs
+                )
+                activation.set_outputs(probabilities)
+                predictions[i] = probabilities
+                values.append(value)
+                grads.append(_scaled(gradient, weight))
             elif flag:
                 logits = activation.inputs
                 values.append(loss.logits_value(y, logits))

@@ -173,9 +173,11 @@ def test_elementwise_ops_accept_non_contiguous_inputs():
 
 
 def test_special_values_give_what_numpy_gives():
-    values = np.array([np.inf, -np.inf, np.nan, 0.0, -0.0, 90.0, -90.0, 1e-30], np.float32)
+    # (Below -88 the Numba sigmoid keeps subnormals: see the fused sigmoid's test.)
+    values = np.array([np.inf, -np.inf, np.nan, 0.0, -0.0, 90.0, -80.0, 1e-30], np.float32)
     for name in ("relu", "sigmoid", "softplus", "tanh"):
-        expected = getattr(reference, name)(values)
+        with np.errstate(over="ignore"):
+            expected = getattr(reference, name)(values)
         np.testing.assert_array_equal(np.isnan(getattr(fast, name)(values)), np.isnan(expected))
         assert_ulp(getattr(fast, name)(values)[~np.isnan(expected)], expected[~np.isnan(expected)])
     grad = np.ones_like(values)
@@ -211,6 +213,47 @@ def test_loss_values_agree(name, shape, dtype):
     assert abs(actual - expected) <= 8 * (np.log2(size) + 4) * np.finfo(dtype).eps * (
         abs(expected) + 1
     )
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("shape", ELEMENTWISE_SHAPES, ids=str)
+def test_the_fused_sigmoid_and_cross_entropy_agree(shape, dtype):
+    rng = np.random.default_rng(abs(hash(shape)) % 2**32)
+    y = random(rng, shape, dtype, 0, 1)
+    z = random(rng, shape, dtype, -30, 30)
+    z.reshape(-1)[: min(4, z.size)] = [0.0, -0.0, 20.0, -20.0][: min(4, z.size)]
+    p, value, gradient = fast.sigmoid_binary_crossentropy(y, z)
+    expected_p, expected_value, expected_gradient = reference.sigmoid_binary_crossentropy(y, z)
+    assert isinstance(value, float)
+    assert_ulp(p, expected_p)
+    # Bit for bit the three separate kernels of the Numba backend: the step that fuses
+    # them gives the step that does not.
+    assert_exact(p, fast.sigmoid(z))
+    assert value == fast.binary_crossentropy_from_logits(y, z)
+    assert_exact(gradient, fast.binary_crossentropy_from_probabilities_gradient(y, p))
+    size = int(np.prod(shape))
+    assert abs(value - expected_value) <= 8 * (np.log2(size) + 4) * np.finfo(dtype).eps * (
+        abs(expected_value) + 1
+    )
+    assert_sum(gradient, expected_gradient, (expected_p + np.abs(y)) / size, 4)
+
+
+def test_the_sigmoid_gives_numpys_special_values_and_keeps_subnormals():
+    z = np.array([np.inf, -np.inf, np.nan, 100.0, 0.0, -0.0, -100.0], np.float32)
+    y = np.ones_like(z)
+    p, _, gradient = fast.sigmoid_binary_crossentropy(y, z)
+    with np.errstate(over="ignore"):
+        expected = reference.sigmoid(z)
+    np.testing.assert_array_equal(p[:-1], expected[:-1])
+    np.testing.assert_array_equal(np.isnan(gradient), np.isnan(expected))
+    # Far below zero, e / (1 + e) keeps the subnormal sigmoid where 1 / (1 + exp(-z))
+    # gives 0 (exp(100) overflows float32): the float64 value, to the subnormal spacing.
+    truth = np.exp(-100.0) / (1 + np.exp(-100.0))
+    assert (
+        expected[-1] == 0
+        and abs(float(p[-1]) - truth) <= 2 * np.finfo(np.float32).smallest_subnormal
+    )
+    assert_exact(fast.sigmoid(z), p)
 
 
 # ------------------------------------------------------------------ dense
@@ -739,7 +782,7 @@ def test_every_reference_op_has_an_agreement_case_here():
         | {"max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward"}
         | {"avg_pool2d_backward", "upsample_nearest2d_forward", "upsample_nearest2d_backward"}
         | {"batch_norm_statistics", "batch_norm_forward", "batch_norm_backward"}
-        | {"batch_norm_inference_backward"}
+        | {"batch_norm_inference_backward", "sigmoid_binary_crossentropy"}
     )
     assert sorted(set(reference.__all__) - covered) == []
 

@@ -74,13 +74,27 @@ class Sigmoid(Activation):
 
     Keeps its input too: a model that ends in Sigmoid and is trained with binary
     cross-entropy computes the loss from these logits (see ``losses``).
+
+    ``output_from_loss``: set by a training step (and only for that step) on the final
+    sigmoid of an output trained with binary cross-entropy. The training forward then
+    keeps x and returns it unchanged, and the step computes p, the loss and dL/dx in one
+    pass (``kernels.sigmoid_binary_crossentropy``) and hands p back with
+    ``set_outputs``: one exponential per element for the three instead of three.
     """
+
+    output_from_loss = False
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = self._prepare_input(x)
         self.inputs = x
+        if training and self.output_from_loss:
+            return x  # the logits: the training step computes sigmoid(x) with its loss
         self.outputs = kernels.sigmoid(x)
         return self.outputs
+
+    def set_outputs(self, outputs: np.ndarray) -> None:
+        """Take sigmoid(inputs), computed by the training step, as this step's output."""
+        self.outputs = outputs
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         return kernels.sigmoid_backward(self.outputs, grad_output)

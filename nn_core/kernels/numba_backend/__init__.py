@@ -45,6 +45,7 @@ from .losses import (
     mean_absolute_error_gradient,
     mean_squared_error,
     mean_squared_error_gradient,
+    sigmoid_binary_crossentropy,
 )
 from .optimizers import (
     adadelta_update,
@@ -92,6 +93,7 @@ __all__ = [
     "mean_absolute_error_gradient",
     "mean_squared_error",
     "mean_squared_error_gradient",
+    "sigmoid_binary_crossentropy",
     "dense_backward",
     "dense_forward",
     "elu",

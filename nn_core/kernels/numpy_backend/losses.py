@@ -53,6 +53,26 @@ def binary_crossentropy_from_probabilities_gradient(
     return grad
 
 
+def sigmoid_binary_crossentropy(
+    y_true: np.ndarray, logits: np.ndarray
+) -> tuple[np.ndarray, float, np.ndarray]:
+    """A sigmoid output and its binary cross-entropy at once: (p, L, dL/dz) for logits z.
+
+    p = sigmoid(z) (N, ...), L = mean(max(z, 0) - z y + log(1 + exp(-|z|))) (a float) and
+    dL/dz = (p - y) / size (N, ...): what ``sigmoid``, ``binary_crossentropy_from_logits``
+    and ``binary_crossentropy_from_probabilities_gradient`` give, which is how this
+    reference computes them. A training step whose model ends in a sigmoid trained with
+    binary cross-entropy calls this instead of the three (the Numba backend makes one pass).
+    """
+    probabilities = sigmoid(logits)
+    value = binary_crossentropy_from_logits(y_true, logits)
+    return (
+        probabilities,
+        value,
+        binary_crossentropy_from_probabilities_gradient(y_true, probabilities),
+    )
+
+
 def mean_squared_error(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """mean((y_pred - y_true)^2)."""
     return float(np.mean(np.square(y_pred - y_true)))
