@@ -13,6 +13,7 @@ import sys
 
 import pytest
 
+import nn_core as nn
 from benchmarks import kernels, training
 
 RESULT_KEYS = {
@@ -282,3 +283,41 @@ def test_each_sample_follows_a_settle_period_of_untimed_calls(monkeypatch):
     _timing.time_alternating(functions, repeats=3, target_seconds=0.0, settle_seconds=4 / 64)
     # and now a settle period of 4 calls (4/64 s) before each of the 3 samples
     assert calls == {"a": 4 + 3 * 4, "b": 4 + 3 * 4}
+
+
+def test_fused_output_times_both_steps_and_restores_the_fused_one(capsys):
+    from benchmarks import fused_output
+    from nn_core.training import TrainableModel
+
+    fused = TrainableModel._sigmoids_with_their_loss
+    arguments = ["--models", "dense", "--rounds", "1", "--epoch-fraction", "0.01"]
+    assert fused_output.main([*arguments, "--backend", "numpy"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    kernels = {line.split()[0] for line in lines if line.startswith("  ")}
+    assert {"sigmoid", "loss", "gradient", "unfused", "fused"} <= kernels
+    name, unfused, fused_seconds, ratio = lines[-1].split()
+    assert name == "dense" and float(ratio) == pytest.approx(
+        float(unfused) / float(fused_seconds), rel=0.01
+    )
+    assert TrainableModel._sigmoids_with_their_loss is fused
+
+
+def test_step_profile_times_each_kernel_of_a_step_and_unwraps_them(capsys):
+    from benchmarks import step_profile
+
+    backend = nn.kernels.numpy_backend
+    originals = {name: getattr(backend, name) for name in backend.__all__}
+    arguments = ["--models", "dense", "--steps", "3", "--rounds", "1", "--backend", "numpy"]
+    assert step_profile.main(arguments) == 0
+    rows = {
+        line.split()[0]: line.split()[1:]
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("  ") and not line.startswith("  op ")
+    }
+    # The dense model's step: two products forward, two backward, the fused output, the
+    # optimizer once per weight array (kernel and bias of two layers).
+    assert float(rows["dense_forward"][0]) == 2
+    assert float(rows["sigmoid_binary_crossentropy"][0]) == 1
+    assert float(rows["adadelta_update"][0]) == 4
+    assert all(float(values[-2]) >= 0 for values in rows.values())
+    assert {name: getattr(backend, name) for name in backend.__all__} == originals
