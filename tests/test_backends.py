@@ -273,6 +273,10 @@ def test_dense_agrees(n, fan_in, fan_out, dtype):
         fast.dense_forward(x, kernel, 0), reference.dense_forward(x, kernel, 0), scale, fan_in
     )
     grad_z = random(rng, (n, fan_out), dtype)
+    grad_kernel, expected_grad_kernel = (np.empty((fan_in, fan_out), dtype) for _ in range(2))
+    fast.dense_kernel_gradient(x, grad_z, grad_kernel)
+    reference.dense_kernel_gradient(x, grad_z, expected_grad_kernel)
+    assert_sum(grad_kernel, expected_grad_kernel, np.abs(x).T @ np.abs(grad_z), n)
     grads = [np.empty((fan_in, fan_out), dtype), np.empty(fan_out, dtype)]
     expected_grads = [np.empty_like(g) for g in grads]
     assert_sum(
@@ -777,6 +781,7 @@ def test_every_reference_op_has_an_agreement_case_here():
         | set(LOSS_GRADIENTS)
         | {name for name, _, _ in OPTIMIZER_CASES.values()}
         | {"softmax", "softmax_backward", "dense_forward", "dense_backward", "bias_gradient"}
+        | {"dense_kernel_gradient"}
         | {"conv2d_forward", "conv2d_backward_input", "conv2d_backward_kernel"}
         | {"conv2d_transpose_forward", "im2col", "col2im", "conv_output_size", "same_padding"}
         | {"max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward"}

@@ -60,7 +60,7 @@ class Dense(WeightedLayer):
         dL/dx = dL/dz @ W.T  (N, in); None when ``input_gradient_needed`` is False.
         """
         if not self.input_gradient_needed:
-            np.matmul(self.inputs.T, grad_logits, out=self.grads["kernel"])
+            kernels.dense_kernel_gradient(self.inputs, grad_logits, self.grads["kernel"])
             if self.use_bias:
                 self.grads["bias"][...] = kernels.bias_gradient(grad_logits)
             self._add_kernel_penalty_gradient()

@@ -172,6 +172,11 @@ def dense_backward(
     return matmul(grad_z, kernel.T)
 
 
+def dense_kernel_gradient(x: np.ndarray, grad_z: np.ndarray, grad_kernel: np.ndarray) -> None:
+    """dL/dkernel = x.T @ dL/dz (in, out), written into ``grad_kernel`` (one BLAS call)."""
+    matmul(x.T, grad_z, out=grad_kernel)
+
+
 def bias_gradient(grad_output: np.ndarray) -> np.ndarray:
     """dL/dbias of a layer that adds one bias per channel: grad_output (..., F) summed over
     every axis but the last -> (F,), adding the numbers in NumPy's order. For the conv

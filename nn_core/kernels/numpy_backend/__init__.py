@@ -32,7 +32,7 @@ from .conv import (
     im2col,
     same_padding,
 )
-from .dense import bias_gradient, dense_backward, dense_forward
+from .dense import bias_gradient, dense_backward, dense_forward, dense_kernel_gradient
 from .losses import (
     binary_crossentropy,
     binary_crossentropy_from_logits,
@@ -94,6 +94,7 @@ __all__ = [
     "sigmoid_binary_crossentropy",
     "dense_backward",
     "dense_forward",
+    "dense_kernel_gradient",
     "elu",
     "elu_backward",
     "im2col",

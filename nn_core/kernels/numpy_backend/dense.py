@@ -43,6 +43,12 @@ def dense_backward(
     return grad_z @ kernel.T
 
 
+def dense_kernel_gradient(x: np.ndarray, grad_z: np.ndarray, grad_kernel: np.ndarray) -> None:
+    """dL/dkernel = x.T @ dL/dz (in, out), written into ``grad_kernel``: ``dense_backward``
+    without dL/dx and dL/dbias, for a first layer, whose dL/dx nobody reads."""
+    np.matmul(x.T, grad_z, out=grad_kernel)
+
+
 def bias_gradient(grad_output: np.ndarray) -> np.ndarray:
     """dL/dbias of a layer that adds one bias per channel: grad_output (..., F) summed over
     every axis but the last -> (F,) (Dense: (N, F); Conv2D: (N, OH, OW, F))."""
