@@ -40,13 +40,14 @@ from nn_core.kernels.numba_backend import conv as fast_conv  # noqa: E402
 DTYPES = [np.float32, np.float64]
 
 
-@pytest.fixture(autouse=True)
-def parallel_loops_even_for_small_arrays(monkeypatch):
-    """The test arrays are small; make every parallel kernel use all of Numba's threads
-    anyway, so that the parallel loops themselves are what is checked."""
+@pytest.fixture(autouse=True, params=["parallel", "serial"])
+def both_builds_of_each_parallel_kernel(request, monkeypatch):
+    """Every test here runs twice: with each parallel kernel's parallel build on all of
+    Numba's threads (the test arrays are small, so PARALLEL_MIN_WORK is set to 0), and
+    with its serial build (what arrays below PARALLEL_MIN_WORK get)."""
     from nn_core.kernels.numba_backend import _jit
 
-    monkeypatch.setattr(_jit, "PARALLEL_MIN_WORK", 0)
+    monkeypatch.setattr(_jit, "PARALLEL_MIN_WORK", 0 if request.param == "parallel" else 2**62)
 
 
 ELEMENTWISE_SHAPES = [(1,), (7,), (3, 5), (2, 3, 4, 5)]
@@ -902,7 +903,8 @@ def test_importing_nn_core_compiles_nothing():
             for value in vars(module).values()
         ]
         dispatchers = [v for v in values if isinstance(v, CPUDispatcher)]
-        dispatchers += [v.dispatcher for v in values if isinstance(v, ParallelKernel)]
+        kernels = [v for v in values if isinstance(v, ParallelKernel)]
+        dispatchers += [d for v in kernels for d in (v.dispatcher, v.serial)]
         compiled = [d.py_func.__qualname__ for d in dispatchers if d.signatures]
         print(len(dispatchers), compiled)
         """

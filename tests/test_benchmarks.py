@@ -285,21 +285,33 @@ def test_each_sample_follows_a_settle_period_of_untimed_calls(monkeypatch):
     assert calls == {"a": 4 + 3 * 4, "b": 4 + 3 * 4}
 
 
-def test_fused_output_times_both_steps_and_restores_the_fused_one(capsys):
-    from benchmarks import fused_output
+def test_levers_time_both_ways_and_restore_the_new_code(capsys):
+    from benchmarks import levers
     from nn_core.training import TrainableModel
 
     fused = TrainableModel._sigmoids_with_their_loss
     arguments = ["--models", "dense", "--rounds", "1", "--epoch-fraction", "0.01"]
-    assert fused_output.main([*arguments, "--backend", "numpy"]) == 0
+    assert levers.main([*arguments, "--backend", "numpy"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    kernels = {line.split()[0] for line in lines if line.startswith("  ")}
+    kernels = {line.split()[0] for line in lines if line.startswith("    ")}
     assert {"sigmoid", "loss", "gradient", "unfused", "fused"} <= kernels
-    name, unfused, fused_seconds, ratio = lines[-1].split()
-    assert name == "dense" and float(ratio) == pytest.approx(
-        float(unfused) / float(fused_seconds), rel=0.01
-    )
+    assert "serial-kernels: Numba backend only" in lines
+    row = lines[lines.index("fused-output") + 8].split()
+    name, before, after, ratio = row
+    assert name == "dense" and float(ratio) == pytest.approx(float(before) / float(after), rel=0.01)
     assert TrainableModel._sigmoids_with_their_loss is fused
+
+
+@pytest.mark.skipif(importlib.util.find_spec("numba") is None, reason="needs Numba")
+def test_the_serial_kernels_lever_restores_the_serial_builds(capsys):
+    from benchmarks import levers
+    from nn_core.kernels.numba_backend._jit import ParallelKernel
+
+    call = ParallelKernel.__call__
+    arguments = ["--lever", "serial-kernels", "--models", "dense", "--rounds", "1"]
+    assert levers.main([*arguments, "--epoch-fraction", "0.01"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].split()[0] == "dense"
+    assert ParallelKernel.__call__ is call
 
 
 def test_step_profile_times_each_kernel_of_a_step_and_unwraps_them(capsys):

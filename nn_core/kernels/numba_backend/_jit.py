@@ -20,6 +20,7 @@ operand is cast to the array's dtype before the operation.
 from __future__ import annotations
 
 import os
+import types
 
 # After a parallel loop, libgomp's threads spin (300,000 iterations by default) before
 # they sleep; the matrix products that usually come next run on threads of their own
@@ -56,11 +57,17 @@ class ParallelKernel:
     """A ``parallel=True`` Numba kernel that uses Numba's threads only for enough work.
 
     Call it like the kernel; ``work`` (keyword, default: the largest array argument's
-    size) is compared with PARALLEL_MIN_WORK. ``dispatcher`` is the Numba dispatcher.
+    size) is compared with PARALLEL_MIN_WORK. From there on the parallel build runs
+    (``dispatcher``); below it, the same function compiled without ``parallel``
+    (``serial``), in which ``prange`` is a plain ``range``. The serial build skips what a
+    parallel loop costs even on one thread (the scheduler, and switching Numba's thread
+    count to one and back): about 5 us a call, which is 0.06 ms of the dense
+    autoencoder's 1.2 ms training step and a fifth of a batch-32 step.
     """
 
-    def __init__(self, dispatcher):
+    def __init__(self, dispatcher, serial):
         self.dispatcher = dispatcher
+        self.serial = serial
         self.__doc__ = dispatcher.__doc__
         self.__name__ = dispatcher.__name__
 
@@ -69,29 +76,45 @@ class ParallelKernel:
             work = max((arg.size for arg in args if isinstance(arg, np.ndarray)), default=0)
         if work >= PARALLEL_MIN_WORK:
             return self.dispatcher(*args)
-        previous = numba.get_num_threads()
-        if previous == 1:
-            return self.dispatcher(*args)
-        numba.set_num_threads(1)
-        try:
-            return self.dispatcher(*args)
-        finally:
-            numba.set_num_threads(previous)
+        return self.serial(*args)
+
+
+def _renamed(function, suffix):
+    """A copy of ``function`` whose qualified name ends in ``suffix``.
+
+    Numba's on-disk cache files a function's machine code under its qualified name and
+    bytecode, not under its compile options: the serial build of a parallel kernel needs
+    a name of its own, or the two builds would overwrite each other's cache entries.
+    """
+    copy = types.FunctionType(
+        function.__code__,
+        function.__globals__,
+        function.__name__ + suffix,
+        function.__defaults__,
+        function.__closure__,
+    )
+    copy.__qualname__ = function.__qualname__ + suffix
+    copy.__module__ = function.__module__
+    copy.__doc__ = function.__doc__
+    return copy
 
 
 def jit(function=None, *, parallel=False, fastmath=False):
     """``numba.njit`` with nn_core's settings: lazy, cached, NumPy's error model; with
-    ``parallel=True`` the result is a ParallelKernel."""
+    ``parallel=True`` the result is a ParallelKernel (a parallel and a serial build)."""
     options = {
         "cache": True,
         "error_model": "numpy",
-        "parallel": parallel,
         "fastmath": set(fastmath) if isinstance(fastmath, frozenset) else fastmath,
     }
 
     def decorate(f):
-        dispatcher = numba.njit(**options)(f)
-        return ParallelKernel(dispatcher) if parallel else dispatcher
+        if not parallel:
+            return numba.njit(**options)(f)
+        return ParallelKernel(
+            numba.njit(parallel=True, **options)(f),
+            numba.njit(**options)(_renamed(f, "_serial")),
+        )
 
     return decorate if function is None else decorate(function)
 

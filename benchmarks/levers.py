@@ -1,0 +1,199 @@
+"""Issue 16's levers, each against the code it replaced: training epochs both ways,
+alternating in one process.
+
+    python -m benchmarks.levers                                  # every lever; dense, deep, conv
+    python -m benchmarks.levers --lever fused-output --models dense --rounds 15
+    python -m benchmarks.levers --lever serial-kernels --models dense-b32 dense
+
+Levers (``--lever``, default all):
+
+* ``fused-output``: a model that ends in a sigmoid and is trained with binary
+  cross-entropy computes, in a training step, p = sigmoid(z), the loss and dL/dz =
+  (p - y)/size. Fused, the training forward leaves z alone and one kernel computes the
+  three from one exponential per element (``kernels.sigmoid_binary_crossentropy``);
+  before: the sigmoid's pass, then the loss value's (its own exponential and log1p), then
+  the gradient's. Its output kernels alone (one 256x784 float32 batch) are timed too.
+* ``serial-kernels``: a parallel Numba kernel given less than PARALLEL_MIN_WORK runs its
+  serial build; before: its parallel build, with Numba's thread count switched to one
+  and back around the call.
+
+Each runs the models of ``benchmarks.training`` (same weights, data and optimizer), one
+epoch per round each way, the order reversed every other round, after a pause for idle
+threads; the table gives the median seconds per epoch and before / after (above 1: the
+lever wins).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+import time
+from collections.abc import Iterator
+
+import numba
+import numpy as np
+
+import nn_core as nn
+from nn_core.training import TrainableModel
+
+from . import _timing
+from .training import EPOCH_SAMPLES, MODELS, SETTLE_SECONDS, _load_images, build_ours
+
+
+@contextlib.contextmanager
+def unfused_output() -> Iterator[None]:
+    """The step before the fused output: sigmoid, loss value and gradient, three passes."""
+    fused = TrainableModel._sigmoids_with_their_loss
+    TrainableModel._sigmoids_with_their_loss = lambda self: []  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        TrainableModel._sigmoids_with_their_loss = fused  # type: ignore[method-assign]
+
+
+def _parallel_build_on_one_thread(kernel, *args, work=None):
+    """ParallelKernel.__call__ before the serial builds: below PARALLEL_MIN_WORK, the
+    parallel build with Numba's thread count switched to one around the call."""
+    from nn_core.kernels.numba_backend import _jit
+
+    if work is None:
+        work = max((arg.size for arg in args if isinstance(arg, np.ndarray)), default=0)
+    if work >= _jit.PARALLEL_MIN_WORK:
+        return kernel.dispatcher(*args)
+    previous = numba.get_num_threads()
+    if previous == 1:
+        return kernel.dispatcher(*args)
+    numba.set_num_threads(1)
+    try:
+        return kernel.dispatcher(*args)
+    finally:
+        numba.set_num_threads(previous)
+
+
+@contextlib.contextmanager
+def parallel_builds_only() -> Iterator[None]:
+    from nn_core.kernels.numba_backend._jit import ParallelKernel
+
+    serial = ParallelKernel.__call__
+    ParallelKernel.__call__ = _parallel_build_on_one_thread  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        ParallelKernel.__call__ = serial  # type: ignore[method-assign]
+
+
+# name -> (what it replaced: a context manager restoring the old code, needs Numba)
+LEVERS = {
+    "fused-output": (unfused_output, False),
+    "serial-kernels": (parallel_builds_only, True),
+}
+
+
+def epoch_seconds(model, x, batch_size) -> float:
+    start = time.perf_counter()
+    model.fit(x, x, epochs=1, batch_size=batch_size, shuffle=True, verbose=0)
+    return time.perf_counter() - start
+
+
+def output_kernel_times(rounds: int) -> dict[str, float]:
+    """Median milliseconds of the output layer's kernels on one 256x784 float32 batch."""
+    ops = nn.kernels
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, (256, 784)).astype(np.float32)
+    targets = rng.uniform(0, 1, logits.shape).astype(np.float32)
+    probabilities = ops.sigmoid(logits)
+
+    def unfused():
+        p = ops.sigmoid(logits)
+        ops.binary_crossentropy_from_logits(targets, logits)
+        ops.binary_crossentropy_from_probabilities_gradient(targets, p)
+
+    calls = {
+        "sigmoid": lambda: ops.sigmoid(logits),
+        "loss value": lambda: ops.binary_crossentropy_from_logits(targets, logits),
+        "gradient": lambda: ops.binary_crossentropy_from_probabilities_gradient(
+            targets, probabilities
+        ),
+        "unfused (the three)": unfused,
+        "fused": lambda: ops.sigmoid_binary_crossentropy(targets, logits),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for function in calls.values():
+        _timing.settle(function, 0.05)
+    for _ in range(rounds):
+        for name, function in calls.items():
+            time.sleep(0.02)
+            samples[name].append(_timing.seconds_per_call(function, 200) * 1e3)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def compare_epochs(lever: str, name: str, count: int, rounds: int) -> tuple[float, float]:
+    """Median seconds per epoch of model ``name`` before and after ``lever``."""
+    before_the_lever, _ = LEVERS[lever]
+    architecture, optimizer, batch_size = MODELS[name]
+    x = _load_images(architecture, count)
+    model = build_ours(architecture, optimizer)
+
+    def before(x):
+        with before_the_lever():
+            return epoch_seconds(model, x, batch_size)
+
+    def after(x):
+        return epoch_seconds(model, x, batch_size)
+
+    runs = {"before": before, "after": after}
+    for run in runs.values():  # compiles, and settles the allocator
+        run(x[: batch_size * 4])
+    samples: dict[str, list[float]] = {key: [] for key in runs}
+    for round_index in range(rounds):
+        order = list(runs) if round_index % 2 == 0 else list(reversed(runs))
+        for key in order:
+            time.sleep(SETTLE_SECONDS)
+            samples[key].append(runs[key](x) * EPOCH_SAMPLES / count)
+    return statistics.median(samples["before"]), statistics.median(samples["after"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lever", nargs="+", default=list(LEVERS), choices=LEVERS)
+    parser.add_argument("--models", nargs="+", default=["dense", "deep", "conv"], choices=MODELS)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--epoch-fraction", type=float, default=1.0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--backend", default="numba", choices=("numba", "numpy"))
+    arguments = parser.parse_args(argv)
+    previous = nn.kernels.backend_name()
+    nn.kernels.set_backend(arguments.backend)
+    try:
+        with _timing.thread_counts(None, arguments.threads, arguments.threads):
+            report(arguments)
+    finally:
+        nn.kernels.set_backend(previous)
+    return 0
+
+
+def report(arguments) -> None:
+    count = max(1, round(EPOCH_SAMPLES * arguments.epoch_fraction))
+    print(
+        f"backend {arguments.backend}, {arguments.threads} threads, {arguments.rounds} rounds, "
+        f"{count} images per epoch"
+        + (f" (times scaled to {EPOCH_SAMPLES})" if count != EPOCH_SAMPLES else "")
+    )
+    for lever in arguments.lever:
+        if LEVERS[lever][1] and arguments.backend != "numba":
+            print(f"\n{lever}: Numba backend only")
+            continue
+        print(f"\n{lever}")
+        if lever == "fused-output":
+            print("  output kernels, one 256x784 float32 batch (median ms):")
+            for name, milliseconds in output_kernel_times(arguments.rounds).items():
+                print(f"    {name:22s} {milliseconds:7.3f}")
+        print(f"  {'model':12s} {'before s':>10s} {'after s':>10s} {'before/after':>13s}")
+        for name in arguments.models:
+            before, after = compare_epochs(lever, name, count, arguments.rounds)
+            print(f"  {name:12s} {before:10.3f} {after:10.3f} {before / after:13.3f}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
