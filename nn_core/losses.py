@@ -146,6 +146,14 @@ class BinaryCrossentropy(Loss):
         y_true, logits = self._check(y_true, logits)
         return kernels.sigmoid_binary_crossentropy(y_true, logits)
 
+    def fuses_with_its_sigmoid(self) -> bool:
+        """Whether ``sigmoid_value_and_gradient`` gives what ``logits_value`` and
+        ``logits_gradient`` give, so that a training step may call it instead: for this
+        class, and for a subclass that overrides the three or none of them."""
+        names = ("logits_value", "logits_gradient", "sigmoid_value_and_gradient")
+        overridden = [getattr(type(self), n) is not getattr(BinaryCrossentropy, n) for n in names]
+        return all(overridden) or not any(overridden)
+
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "from_logits": self.from_logits, "epsilon": self.epsilon}
 
@@ -188,6 +196,16 @@ class SummedBinaryCrossentropy(BinaryCrossentropy):
         grad = super().logits_gradient(y_true, logits, probabilities)
         grad *= self._elements_per_sample(np.asarray(logits))
         return grad
+
+    def sigmoid_value_and_gradient(
+        self, y_true: np.ndarray, logits: np.ndarray
+    ) -> tuple[np.ndarray, float, np.ndarray]:
+        """BinaryCrossentropy's (p, loss, dL/dlogits), the last two times the elements per
+        sample: bit for bit ``logits_value`` and ``logits_gradient``."""
+        probabilities, value, grad = super().sigmoid_value_and_gradient(y_true, logits)
+        per_sample = self._elements_per_sample(np.asarray(logits))
+        grad *= per_sample
+        return probabilities, per_sample * value, grad
 
 
 class MeanSquaredError(Loss):

@@ -365,7 +365,11 @@ class TrainableModel(Layer):
         ):
             return []
         return [
-            activation if flag and isinstance(loss, losses_module.BinaryCrossentropy) else None
+            activation
+            if flag
+            and isinstance(loss, losses_module.BinaryCrossentropy)
+            and loss.fuses_with_its_sigmoid()
+            else None
             for loss, flag, activation in zip(
                 self._output_losses, self._logits_flags(), self._output_final_activations()
             )

@@ -162,3 +162,40 @@ def test_a_failing_forward_leaves_no_sigmoid_waiting_for_its_loss():
         model.train_on_batch(images(8, 5), images(8))
     assert "output_from_loss" not in vars(model.layers[-1].activation)
     assert model.predict(images(8)).max() <= 1
+
+
+def test_the_summed_cross_entropy_of_a_vae_is_fused_bit_for_bit(backend, monkeypatch, count_calls):
+    def run(fuse):
+        with monkeypatch.context() as patch:
+            if not fuse:
+                unfused(patch)
+            model = nn.Sequential([L.Dense(12, activation="sigmoid")], seed=5)
+            model.compile(optimizer="adam", loss=nn.losses.SummedBinaryCrossentropy())
+            history = model.fit(images(), images(), epochs=2, batch_size=8, verbose=0)
+            return history.history["loss"], model.get_weights()
+
+    fused_calls = count_calls("sigmoid_binary_crossentropy")
+    (fused_loss, fused_weights) = run(True)
+    assert len(fused_calls) > 0
+    (plain_loss, plain_weights) = run(False)
+    assert_same(np.array(fused_loss), np.array(plain_loss))
+    for a, b in zip(fused_weights, plain_weights):
+        assert_same(a, b)
+
+
+def test_a_subclass_that_changes_the_loss_but_not_the_fused_step_is_not_fused(count_calls):
+    class HalfCrossentropy(nn.losses.BinaryCrossentropy):
+        def logits_value(self, y_true, logits):
+            return 0.5 * super().logits_value(y_true, logits)
+
+    assert not HalfCrossentropy().fuses_with_its_sigmoid()
+    assert nn.losses.BinaryCrossentropy().fuses_with_its_sigmoid()
+    model = nn.Sequential([L.Dense(12, activation="sigmoid")], seed=5)
+    model.compile(optimizer="sgd", loss=HalfCrossentropy())
+    model.train_on_batch(images(8), images(8))
+    fused = count_calls("sigmoid_binary_crossentropy")
+    loss = model.train_on_batch(images(8), images(8))
+    logits = model.layers[-1].activation.inputs
+    assert fused == [] and loss == 0.5 * nn.kernels.binary_crossentropy_from_logits(
+        images(8), logits
+    )

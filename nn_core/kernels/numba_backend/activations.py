@@ -64,7 +64,7 @@ def _sigmoid(x, out):
 
 
 @jit
-def sigmoid_from(x, e, one):
+def sigmoid_from(x: float, e: float, one: float) -> float:
     """sigmoid(x) from e = exp(-|x|): 1/(1 + e) for x >= 0, e/(1 + e) below.
 
     Never exp of a positive number, so no overflow: far below zero it keeps the small
