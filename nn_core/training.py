@@ -74,9 +74,8 @@ class TrainableModel(Layer):
         # the outputs are known (_resolve_losses).
         self._output_losses: Any = []
         self._output_loss_weights: list[float] = []
-        self.metrics: Sequence[Any] | Mapping[str, Any] | None = (
-            None  # compile's ``metrics`` argument, as given
-        )
+        # compile's ``metrics`` argument, as given
+        self.metrics: Sequence[Any] | Mapping[str, Any] | None = None
         self._output_metrics: list = []  # per output, its list of Metric
         self.stop_training = False
         self.history: History | None = None
@@ -139,10 +138,9 @@ class TrainableModel(Layer):
     def params(self) -> dict[str, np.ndarray]:
         return {f"{l.name}/{k}": v for l in self.leaf_layers() for k, v in l.params.items()}
 
+    # Layer.__init__ assigns {}; a model derives its params
     @params.setter
-    def params(
-        self, value: dict[str, np.ndarray]
-    ) -> None:  # Layer.__init__ assigns {}; a model derives its params
+    def params(self, value: dict[str, np.ndarray]) -> None:
         pass
 
     @property
