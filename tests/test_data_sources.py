@@ -335,6 +335,16 @@ def test_cli_takes_a_folder_named_like_a_dataset_as_the_folder(tmp_path, monkeyp
     assert "validation metrics on 2 images" in capsys.readouterr().out
 
 
+def test_cli_says_one_image_for_one_held_out_image(tmp_path, capsys):
+    pixels = np.random.default_rng(3).integers(0, 256, (10, 5, 5), dtype=np.uint8)
+    for i, image in enumerate(pixels):
+        write_png(tmp_path / "images" / f"{i:02d}.png", image)
+    arguments = ["train", "--dataset", tmp_path / "images", "--out", tmp_path / "m.npz"]
+    options = ["--model", "dense", "--epochs", "1", "--batch-size", "4", "--quiet"]
+    assert main([str(a) for a in arguments + options]) == 0  # 10% of 10: one image
+    assert "validation metrics on 1 image after 1 epoch" in capsys.readouterr().out
+
+
 def test_png_folder_batches_decode_one_batch_and_check_sizes(tmp_path):
     write_png(tmp_path / "a.png", np.zeros((4, 5), np.uint8))
     write_png(tmp_path / "b.png", np.full((4, 5, 3), 255, np.uint8))

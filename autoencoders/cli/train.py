@@ -400,7 +400,7 @@ def run(args: argparse.Namespace) -> int:
         metrics, tested = reconstruction_metrics(x_test, model.predict(x_test)), len(x_test)
     epochs = f"{args.epochs} epoch{'' if args.epochs == 1 else 's'}"
     print(
-        f"{where} metrics on {tested} images after {epochs} "
+        f"{where} metrics on {tested} image{'' if tested == 1 else 's'} after {epochs} "
         f"({seconds:.1f} s): loss {test_loss:.4f}, MSE {metrics['mse']:.5f}, "
         f"PSNR {metrics['psnr_db']:.2f} dB"
     )
