@@ -208,9 +208,12 @@ def test_loss_values_agree(name, shape, dtype):
     expected = getattr(reference, name)(*arguments)
     actual = getattr(fast, name)(*arguments)
     assert isinstance(actual, float)
+    assert_loss_value(actual, expected, int(np.prod(shape)), dtype)
+
+
+def assert_loss_value(actual, expected, size, dtype):
     # NumPy sums float32 terms in float32 (pairwise), Numba in float64; the terms are
     # O(1) and each carries a few ulps from exp/log.
-    size = int(np.prod(shape))
     assert abs(actual - expected) <= 8 * (np.log2(size) + 4) * np.finfo(dtype).eps * (
         abs(expected) + 1
     )
@@ -233,9 +236,7 @@ def test_the_fused_sigmoid_and_cross_entropy_agree(shape, dtype):
     assert value == fast.binary_crossentropy_from_logits(y, z)
     assert_exact(gradient, fast.binary_crossentropy_from_probabilities_gradient(y, p))
     size = int(np.prod(shape))
-    assert abs(value - expected_value) <= 8 * (np.log2(size) + 4) * np.finfo(dtype).eps * (
-        abs(expected_value) + 1
-    )
+    assert_loss_value(value, expected_value, size, dtype)
     assert_sum(gradient, expected_gradient, (expected_p + np.abs(y)) / size, 4)
 
 

@@ -72,6 +72,14 @@ def _total(partial):
     return total
 
 
+@jit
+def _bce_logits_term(z, y, e, zero):
+    """max(z, 0) - z y + log(1 + e) with e = exp(-|z|): one element's loss from its logit
+    (NaN stays NaN). Both the loss value and the fused output kernel use it."""
+    positive = z if z > zero or z != z else zero
+    return positive - z * y + fast_log1p_unit(e)
+
+
 @jit(parallel=True)
 def _bce_logits_sum(y_true, logits):
     zero = logits.dtype.type(0)
@@ -86,8 +94,7 @@ def _bce_logits_sum(y_true, logits):
             block, targets = logits[start : start + count], y_true[start : start + count]
             for k in range(count):
                 z = block[k]
-                positive = z if z > zero or z != z else zero
-                terms[k] = positive - z * targets[k] + fast_log1p_unit(fast_exp(-abs(z)))
+                terms[k] = _bce_logits_term(z, targets[k], fast_exp(-abs(z)), zero)
             _add_block(terms, count, sums)
         partial[chunk] = _chunk_total(sums)
     return _total(partial)
@@ -96,8 +103,8 @@ def _bce_logits_sum(y_true, logits):
 @jit(parallel=True)
 def _sigmoid_bce(y_true, logits, size, probabilities, gradient):
     # One pass over the output layer: from e = exp(-|z|), p = sigmoid(z) (as the sigmoid
-    # kernel computes it), dL/dz = (p - y)/size and the loss term of ``_bce_logits_sum``,
-    # the same expression on the same e.
+    # kernel computes it), dL/dz = (p - y)/size and the loss term of ``_bce_logits_sum``
+    # (``_bce_logits_term``) on the same e.
     zero, one = logits.dtype.type(0), logits.dtype.type(1)
     partial = np.zeros(REDUCTION_CHUNKS)
     for chunk in numba.prange(REDUCTION_CHUNKS):
@@ -114,8 +121,7 @@ def _sigmoid_bce(y_true, logits, size, probabilities, gradient):
                 p = sigmoid_from(z, e, one)
                 p_block[k] = p
                 g_block[k] = (p - targets[k]) / size
-                positive = z if z > zero or z != z else zero
-                terms[k] = positive - z * targets[k] + fast_log1p_unit(e)
+                terms[k] = _bce_logits_term(z, targets[k], e, zero)
             _add_block(terms, count, sums)
         partial[chunk] = _chunk_total(sums)
     return _total(partial)
