@@ -4,6 +4,7 @@ alternating in one process.
     python -m benchmarks.levers                                  # every lever; dense, deep, conv
     python -m benchmarks.levers --lever fused-output --models dense --rounds 15
     python -m benchmarks.levers --lever serial-kernels --models dense-b32 dense
+    python -m benchmarks.levers --lever plane-loops --models conv --epoch-fraction 0.1
 
 Levers (``--lever``, default all):
 
@@ -16,6 +17,11 @@ Levers (``--lever``, default all):
 * ``serial-kernels``: a parallel Numba kernel given less than PARALLEL_MIN_WORK runs its
   serial build; before: its parallel build, with Numba's thread count switched to one
   and back around the call.
+* ``plane-loops``: the stride-1 plane convolutions (``conv_planes``) with nine-tap
+  kernels use the register-blocked products of ``conv_nine_taps`` (four filters per pass
+  forward, two filters' 18 sums in registers for the kernel gradient) and copy images
+  to and from planes one channel row at a time; before: three taps per pass, one filter
+  at a time, copies pixel by pixel (``benchmarks._plane_loops_before``).
 
 Each runs the models of ``benchmarks.training`` (same weights, data and optimizer), one
 epoch per round each way, the order reversed every other round, after a pause for idle
@@ -83,10 +89,27 @@ def parallel_builds_only() -> Iterator[None]:
         ParallelKernel.__call__ = serial  # type: ignore[method-assign]
 
 
+@contextlib.contextmanager
+def plane_loops_before() -> Iterator[None]:
+    """The plane convolutions of 2026-12-04: three taps a pass, copies pixel by pixel."""
+    from nn_core.kernels.numba_backend import conv_planes
+
+    from . import _plane_loops_before
+
+    forward, kernel_gradient = conv_planes._forward, conv_planes._kernel_gradient
+    conv_planes._forward = _plane_loops_before.forward_three_taps
+    conv_planes._kernel_gradient = _plane_loops_before.kernel_gradient_three_taps
+    try:
+        yield
+    finally:
+        conv_planes._forward, conv_planes._kernel_gradient = forward, kernel_gradient
+
+
 # name -> (what it replaced: a context manager restoring the old code, needs Numba)
 LEVERS = {
     "fused-output": (unfused_output, False),
     "serial-kernels": (parallel_builds_only, True),
+    "plane-loops": (plane_loops_before, True),
 }
 
 

@@ -331,6 +331,9 @@ CONV_GEOMETRIES = [
     ((2, 9, 8, 3), (5, 5, 3, 4), (1, 1), (2, 2, 3, 1)),
     # 11 images: uneven chunks of the batch in the kernel gradients
     ((11, 6, 7, 3), (3, 3, 3, 4), (1, 1), (1, 1, 0, 1)),
+    # nine taps (conv_nine_taps): 7 filters = blocks of 4 (or 2) and a remainder; a 1x9 kernel
+    ((2, 6, 5, 7), (3, 3, 7, 7), (1, 1), (1, 1, 1, 1)),
+    ((2, 4, 11, 2), (1, 9, 2, 6), (1, 1), (0, 0, 4, 4)),
     # padding as wide as the kernel: not for the plane loops
     ((2, 4, 4, 1), (2, 2, 1, 3), (1, 1), (2, 1, 0, 2)),
 ]

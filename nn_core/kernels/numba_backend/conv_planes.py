@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING
 import numba
 import numpy as np
 
+from . import conv_nine_taps
 from ._jit import REDUCTION_CHUNKS, REDUCTION_FASTMATH, chunk_start, jit
 
 if TYPE_CHECKING:
@@ -90,25 +91,38 @@ def _to_planes(images, top, left, padded_h, padded_w, planes):
     """planes (C, L) = the G images (G, H, W, C) zero-padded by ``top`` rows above and
     ``left`` columns on the left, one channel per row, stacked on a grid W_pad wide with
     H_pad rows per image (L >= ((G - 1)*H_pad + top + H)*W_pad):
-    planes[c, (g*H_pad + top + h)*W_pad + left + w] = images[g, h, w, c], zero elsewhere."""
+    planes[c, (g*H_pad + top + h)*W_pad + left + w] = images[g, h, w, c], zero elsewhere.
+
+    Pixel by pixel, reading each image once in order; a single channel row by row
+    (contiguous on both sides: 0.07 against 0.17 ms for 128 28x28x1 images). Channel by
+    channel was up to 2x slower for 8 and 16 channels (strided reads)."""
     planes[:] = 0
+    channels, width = images.shape[3], images.shape[2]
     for g in range(images.shape[0]):
         for h in range(images.shape[1]):
             start = (g * padded_h + top + h) * padded_w + left
-            for w in range(images.shape[2]):
-                for c in range(images.shape[3]):
+            if channels == 1:
+                planes[0, start : start + width] = images[g, h, :, 0]
+                continue
+            for w in range(width):
+                for c in range(channels):
                     planes[c, start + w] = images[g, h, w, c]
 
 
 @jit
 def _from_planes(planes, padded_h, padded_w, images):
     """images (G, OH, OW, F) = planes (F, L) read on the grid of ``_to_planes``:
-    images[g, oh, ow, f] = planes[f, (g*H_pad + oh)*W_pad + ow]."""
+    images[g, oh, ow, f] = planes[f, (g*H_pad + oh)*W_pad + ow]; a single filter row by
+    row, as in ``_to_planes``."""
+    filters, width = images.shape[3], images.shape[2]
     for g in range(images.shape[0]):
         for oh in range(images.shape[1]):
             start = (g * padded_h + oh) * padded_w
-            for ow in range(images.shape[2]):
-                for f in range(images.shape[3]):
+            if filters == 1:
+                images[g, oh, :, 0] = planes[0, start : start + width]
+                continue
+            for ow in range(width):
+                for f in range(filters):
                     images[g, oh, ow, f] = planes[f, start + ow]
 
 
@@ -173,6 +187,55 @@ def _add_tap_dot_products(grads, plane, offsets, values):
         t += 1
 
 
+@jit(fastmath=REDUCTION_FASTMATH)
+def _add_all_products(out, planes, offsets, weights):
+    """out[f, p] += sum_{c, t} weights[f, c, t] * planes[c, offsets[t] + p] for out (F, L),
+    planes (C, >= L + offsets[-1]), weights (F, C, taps). Nine-tap kernels go four filters
+    at a time through ``conv_nine_taps`` (each shifted value loaded once for four
+    filters), other kernels three taps at a time through ``_add_tap_products``."""
+    filters, channels = weights.shape[0], weights.shape[1]
+    if weights.shape[2] != conv_nine_taps.NINE_TAPS:
+        for f in range(filters):
+            for c in range(channels):
+                _add_tap_products(out[f], planes[c], offsets, weights[f, c])
+        return
+    f = 0
+    while f + 4 <= filters:
+        for c in range(channels):
+            conv_nine_taps.add_products_four_filters(
+                out[f : f + 4], planes[c], offsets, weights[f : f + 4, c]
+            )
+        f += 4
+    while f < filters:
+        for c in range(channels):
+            conv_nine_taps.add_products(out[f], planes[c], offsets, weights[f, c])
+        f += 1
+
+
+@jit(fastmath=REDUCTION_FASTMATH)
+def _add_all_dot_products(grads, planes, offsets, grad_planes, length):
+    """grads[f, c, t] += sum_{p < length} planes[c, offsets[t] + p] * grad_planes[f, p]
+    for grads (F, C, taps). Nine-tap kernels go two filters at a time through
+    ``conv_nine_taps`` (18 sums in registers), other kernels three taps at a time."""
+    filters, channels = grads.shape[0], grads.shape[1]
+    if grads.shape[2] != conv_nine_taps.NINE_TAPS:
+        for f in range(filters):
+            values = grad_planes[f, :length]
+            for c in range(channels):
+                _add_tap_dot_products(grads[f, c], planes[c], offsets, values)
+        return
+    f = 0
+    while f + 2 <= filters:
+        for c in range(channels):
+            conv_nine_taps.add_dot_products_two_filters(
+                grads[f : f + 2, c], planes[c], offsets, grad_planes[f : f + 2], length
+            )
+        f += 2
+    if f < filters:
+        for c in range(channels):
+            conv_nine_taps.add_dot_products(grads[f, c], planes[c], offsets, grad_planes[f], length)
+
+
 # ---------------------------------------------------------------------- forward
 @jit
 def _grid_length(images, padded_h, padded_w, out_h):
@@ -200,8 +263,7 @@ def _forward(x, weights, bias, offsets, top, left, padded_h, padded_w, per_grid,
         _to_planes(x[first:stop], top, left, padded_h, padded_w, planes)
         for f in range(filters):
             out[f] = bias[f]
-            for c in range(channels):
-                _add_tap_products(out[f], planes[c], offsets, weights[f, c])
+        _add_all_products(out, planes, offsets, weights)
         _from_planes(out, padded_h, padded_w, z[first:stop])
 
 
@@ -229,10 +291,7 @@ def _kernel_gradient(x, grad_z, offsets, top, left, padded_h, padded_w, per_grid
             length = _grid_length(stop - first, padded_h, padded_w, grad_z.shape[1])
             _to_planes(x[first:stop], top, left, padded_h, padded_w, planes)
             _to_planes(grad_z[first:stop], 0, 0, padded_h, padded_w, grad_planes)
-            for f in range(filters):
-                values = grad_planes[f, :length]
-                for c in range(channels):
-                    _add_tap_dot_products(grads[f, c], planes[c], offsets, values)
+            _add_all_dot_products(grads, planes, offsets, grad_planes, length)
 
 
 @jit
