@@ -32,7 +32,7 @@ import numpy as np
 
 from ... import threads
 from ..numpy_backend.conv import _check_grad_shape, conv_output_size, same_padding
-from . import conv_planes
+from . import conv_nine_taps, conv_planes
 from ._jit import REDUCTION_CHUNKS, REDUCTION_FASTMATH, chunk_start, contiguous, jit
 from .dense import SPLIT_MIN_MULTIPLY_ADDS, matmul, run_in_parts
 
@@ -401,34 +401,35 @@ def _sum_chunks(partial, out):
 # 2-core machine; ``python -m benchmarks.conv_strategies`` prints the table):
 #
 # * Stride 1, C*F <= PLANES_MAX_CHANNELS_TIMES_FILTERS, min(C, F) <=
-#   PLANES_MAX_SMALLER_CHANNEL_COUNT and F <= PLANES_MAX_FILTERS: the plane loops of
-#   conv_planes, for all three maps (every layer of the autoencoder). Their speed per
-#   multiply-add hardly depends on C and F, so their time grows with C*F, while the
-#   GEMM's speed grows with the width of its product. 2 threads / 1 thread, ms, forward,
-#   backward-input and backward-kernel, planes against the best other path:
-#     28x28x1 -> 16    0.67 0.71 0.68 / 1.32 1.32 1.34  against 1.66 1.56 1.82 / 2.92 1.85 2.48
-#     14x14x16 -> 8    0.87 0.85 0.84 / 1.64 1.63 1.59  against 1.49 1.05 2.00 / 2.24 1.73 2.16
-#     7x7x8 -> 8       0.17 0.17 0.16 / 0.30 0.30 0.30  against 0.27 0.28 0.33 / 0.38 0.27 0.36
-#     4x4x8 -> 8       0.09 0.09 0.08 / 0.13 0.13 0.14  against 0.08 0.09 0.10 / 0.16 0.10 0.16
-#     8x8x8 -> 8       0.20 0.20 0.19 / 0.35 0.35 0.35  against 0.36 0.36 0.44 / 0.49 0.35 0.46
-#     16x16x8 -> 16    0.85 1.09 0.89 / 1.64 2.16 1.69  against 0.93 0.89 0.83 / 1.43 1.38 1.34
-#     28x28x16 -> 1    0.66 0.69 0.66 / 1.37 1.38 1.30  against 1.98 1.70 1.60 / 3.97 3.76 3.11
-#     14x14x32 -> 8    1.69 1.68 1.64 / 3.33 3.35 3.18  against 2.38 2.57 2.50 / 4.09 4.39 4.28
-#     14x14x16 -> 16   1.61 1.69 1.65 / 3.12 3.14 3.14  against 1.68 1.36 1.56 / 2.69 2.34 2.59
-#     28x28x3 -> 32    2.53 2.56 2.53 / 5.38 5.49 5.36  against 4.23 2.47 3.16 / 5.36 4.61 4.81
-#   and with --wide, 2 threads, where F > PLANES_MAX_FILTERS leaves them out:
-#     224x224x3 -> 64, batch 8    29.8 31.5 24.9  against 28.6 16.8 18.4 (GEMM)
-#     64x64x3 -> 64, batch 32     7.2 6.7 6.5     against 7.6 6.2 5.7
-#     28x28x1 -> 128              10.0 7.0 7.1    against 10.8 5.5 4.6
-#     112x112x64 -> 4, batch 8    6.3 7.1 6.1     against 29.0 8.7 26.8 (planes)
-#   The 21 maps of the seven layers take 10.9 ms on 2 threads, against 15.3 ms with the
-#   choice before the plane loops (row loops for one channel or one filter, the rules
-#   below for the rest). On 1 thread the GEMM stays faster for 16x16x8 -> 16, 8 channels
-#   and 16 filters, whose product is 16 columns wide and sums 72 values: with 8 channels
-#   or more and 16 filters or more, 1 thread takes the GEMM path (the 21 maps: 20.7 ms
-#   with the planes everywhere, 19.4 ms so; 23.0 ms before the plane loops). The backward
-#   maps of 28x28x3 -> 32 are also faster by GEMM on 1 thread (4.61 and 4.81 against 5.49
-#   and 5.36 ms); left to the planes, which win there on 2 threads.
+#   PLANES_MAX_SMALLER_CHANNEL_COUNT (PLANES_NINE_TAPS_MAX_SMALLER_CHANNEL_COUNT for the
+#   nine-tap kernels of conv_nine_taps: 3x3, 1x9, 9x1) and F <= PLANES_MAX_FILTERS: the
+#   plane loops of conv_planes, for all three maps (every layer of the autoencoder). Their
+#   speed per multiply-add hardly depends on C and F, so their time grows with C*F, while
+#   the GEMM's speed grows with the width of its product. 2 threads / 1 thread, ms,
+#   forward, backward-input and backward-kernel, planes against the best other path
+#   (2026-12-07, with the nine-tap blocking):
+#     28x28x1 -> 16    0.71 0.82 0.80 / 0.99 1.22 0.99  against 1.87 2.83 2.40 / 3.18 3.08 2.43
+#     14x14x16 -> 8    0.85 0.73 0.69 / 1.07 1.07 1.07  against 2.05 1.36 2.12 / 2.24 1.82 2.21
+#     7x7x8 -> 8       0.12 0.17 0.15 / 0.19 0.20 0.20  against 0.30 0.28 0.51 / 0.38 0.27 0.36
+#     16x16x8 -> 16    0.71 0.90 0.85 / 1.10 1.36 1.18  against 1.29 1.22 1.13 / 1.47 1.51 1.41
+#     28x28x16 -> 1    1.10 0.94 1.08 / 1.24 0.98 1.20  against 2.91 2.65 2.80 / 4.02 3.43 3.20
+#     14x14x16 -> 16   1.28 1.39 1.40 / 2.05 2.46 2.10  against 2.74 1.99 2.42 / 2.80 2.62 2.68
+#     64x64x16 -> 16   2.56 2.58 2.19 / 4.62 4.99 4.74  against 5.33 5.34 4.85 / 7.22 9.66 8.64
+#     28x28x3 -> 32    2.50 3.37 2.60 / 4.33 5.70 3.46  against 5.32 3.86 3.82 / 6.09 5.09 5.03
+#   (64x64x16 -> 16 at batch 32, with --wide; 28x28x3 -> 32's backward-input map on 1
+#   thread is the one loss, left to the planes). The 21 maps of the seven autoencoder layers
+#   take 11.4 ms on 2 threads and 15.0 ms on 1 (before the nine-tap blocking: 10.9 and
+#   20.7 ms on a quieter day, 11.50 / 22.34 in the measurements of GRID_BYTES). Before
+#   that blocking, the GEMM stayed faster on 1 thread for 8 channels or more and 16
+#   filters or more (16x16x8 -> 16: 1.64 2.16 1.69 against 1.43 1.38 1.34) and with 16
+#   channels and 16 filters on any thread count (14x14x16 -> 16, 2 threads: 1.61 1.69 1.65
+#   against 1.68 1.36 1.56): kernels of other sizes keep those limits. With --wide, 2
+#   threads, where F > PLANES_MAX_FILTERS leaves them out:
+#     224x224x3 -> 64, batch 8    32.8 37.2 32.4  against 39.1 21.4 22.7 (GEMM)
+#     64x64x3 -> 64, batch 32     6.5 8.7 5.6     against 9.5 8.5 7.4
+#     28x28x1 -> 128              9.3 9.0 6.3     against 12.0 6.4 5.6
+#   and one at the limits, many channels to few filters:
+#     112x112x64 -> 4, batch 8    4.4 5.7 5.3     against 35.0 11.0 41.6 (planes)
 #   The rest of this list is about the convolutions outside these limits.
 # * 1 to 3 filters: the direct loops. The GEMM's output is then one to three columns wide
 #   and it degenerates into a memory-bound matrix-vector product (28x28x16 -> 1, 1 thread:
@@ -454,6 +455,7 @@ def _sum_chunks(partial, out):
 #   1.81).
 PLANES_MAX_CHANNELS_TIMES_FILTERS = 256
 PLANES_MAX_SMALLER_CHANNEL_COUNT = 8
+PLANES_NINE_TAPS_MAX_SMALLER_CHANNEL_COUNT = 16
 PLANES_MAX_FILTERS = 32
 DIRECT_MAX_FILTERS = 3
 DIRECT_MAX_FORWARD_CHANNELS = 3
@@ -467,14 +469,20 @@ def _strategy(op, kernel_shape, strides, padding, multiply_adds):
     """Which of STRATEGIES computes map ``op`` ("forward", "backward_input" or
     "backward_kernel") of a conv with this kernel (kh, kw, C, F), strides, padding and
     multiply-adds fastest at the current Numba thread count (see the measurements above)."""
-    _, _, channels, filters = kernel_shape
+    kernel_h, kernel_w, channels, filters = kernel_shape
     one_thread = (threads.get_numba_threads() or 1) == 1
+    nine_taps = kernel_h * kernel_w == conv_nine_taps.NINE_TAPS
     if (
         conv_planes.applies(kernel_shape, strides, padding)
         and channels * filters <= PLANES_MAX_CHANNELS_TIMES_FILTERS
-        and min(channels, filters) <= PLANES_MAX_SMALLER_CHANNEL_COUNT
+        and min(channels, filters)
+        <= (
+            PLANES_NINE_TAPS_MAX_SMALLER_CHANNEL_COUNT
+            if nine_taps
+            else PLANES_MAX_SMALLER_CHANNEL_COUNT
+        )
         and filters <= PLANES_MAX_FILTERS
-        and not (one_thread and channels >= 8 and filters >= 16)
+        and not (one_thread and not nine_taps and channels >= 8 and filters >= 16)
     ):
         return "planes"
     if filters <= DIRECT_MAX_FILTERS:
