@@ -41,7 +41,8 @@ reported.
 ``--epoch-fraction f`` times the first f * 60000 images and scales to 60000 (the output
 says so). Inference: samples per second of ``predict`` on the test images at the model's
 batch size (PyTorch: ``model(batch)``, with ``sigmoid`` after the logits models, under
-``torch.inference_mode``; JAX: a jitted ``sigmoid(forward)``).
+``torch.inference_mode``; JAX: a jitted ``sigmoid(forward)``), every implementation
+writing the batch outputs into one array of all of them, as ``predict`` returns them.
 First use: in a fresh process, the first training step minus a steady one, with an empty
 Numba cache (``cold``: compiling) and with the cache left by earlier runs (``warm``). The
 anchors' first use is measured in this process while they are warmed up on every batch

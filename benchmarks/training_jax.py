@@ -219,8 +219,16 @@ class JaxAnchor:
         return time.perf_counter() - start
 
     def predict(self) -> float:
-        """Seconds of predicting the test images at the batch size."""
+        """Seconds of predicting the test images at the batch size, the outputs written
+        into one array of them all (as ``predict`` returns them)."""
         start = time.perf_counter()
+        outputs = None
         for begin in range(0, len(self.test_x), self.batch_size):
-            np.asarray(self._predict(self.params, self.test_x[begin : begin + self.batch_size]))
+            batch = self.test_x[begin : begin + self.batch_size]
+            batch_outputs = np.asarray(self._predict(self.params, batch))
+            if outputs is None:
+                outputs = np.empty(
+                    (len(self.test_x), *batch_outputs.shape[1:]), batch_outputs.dtype
+                )
+            outputs[begin : begin + len(batch_outputs)] = batch_outputs
         return time.perf_counter() - start
