@@ -34,19 +34,24 @@ def _to_planes_by_pixel(images, top, left, padded_h, padded_w, planes):
 
 
 @jit
-def _from_planes_by_pixel(planes, padded_h, padded_w, images):
+def _from_planes_by_pixel(planes, padded_h, padded_w, relu, images):
     """images (G, OH, OW, F) = planes (F, L) read on the grid of ``_to_planes``:
-    images[g, oh, ow, f] = planes[f, (g*H_pad + oh)*W_pad + ow]."""
+    images[g, oh, ow, f] = planes[f, (g*H_pad + oh)*W_pad + ow], max(that, 0) when
+    ``relu`` (the fused ReLU, taken as today's copy takes it)."""
+    zero = images.dtype.type(0)
     for g in range(images.shape[0]):
         for oh in range(images.shape[1]):
             start = (g * padded_h + oh) * padded_w
             for ow in range(images.shape[2]):
                 for f in range(images.shape[3]):
-                    images[g, oh, ow, f] = planes[f, start + ow]
+                    value = planes[f, start + ow]
+                    if relu and not (value > 0 or value != value):
+                        value = zero
+                    images[g, oh, ow, f] = value
 
 
 @jit(parallel=True, fastmath=REDUCTION_FASTMATH)
-def forward_three_taps(x, weights, bias, offsets, top, left, padded_h, padded_w, per_grid, z):
+def forward_three_taps(x, weights, bias, offsets, top, left, padded_h, padded_w, per_grid, relu, z):
     """z (N, OH, OW, F) = conv of x (N, H, W, C), stride 1, padded by ``top`` and ``left``
     (and as much below and on the right as the padded size H_pad x W_pad needs), with
     weights (F, C, kh*kw) = kernel[i, j, c, f] at [f, c, i*kw + j] and offsets (kh*kw,) =
@@ -67,7 +72,7 @@ def forward_three_taps(x, weights, bias, offsets, top, left, padded_h, padded_w,
             out[f] = bias[f]
             for c in range(channels):
                 _add_tap_products(out[f], planes[c], offsets, weights[f, c])
-        _from_planes_by_pixel(out, padded_h, padded_w, z[first:stop])
+        _from_planes_by_pixel(out, padded_h, padded_w, relu, z[first:stop])
 
 
 @jit(parallel=True, fastmath=REDUCTION_FASTMATH)

@@ -5,6 +5,7 @@ alternating in one process.
     python -m benchmarks.levers --lever fused-output --models dense --rounds 15
     python -m benchmarks.levers --lever serial-kernels --models dense-b32 dense
     python -m benchmarks.levers --lever plane-loops --models conv --epoch-fraction 0.1
+    python -m benchmarks.levers --lever fused-relu --models conv --epoch-fraction 0.1
 
 Levers (``--lever``, default all):
 
@@ -22,6 +23,10 @@ Levers (``--lever``, default all):
   forward, two filters' 18 sums in registers for the kernel gradient) and copy images
   to and from planes one channel row at a time; before: three taps per pass, one filter
   at a time, copies pixel by pixel (``benchmarks._plane_loops_before``).
+* ``fused-relu``: a Conv2D layer with a ReLU computes y = max(z, 0) in the convolution's
+  last pass (``kernels.conv2d_forward_relu``: the plane loops take the max as they copy
+  out) and, backward, dL/dz and dL/db in one pass (``relu_backward_bias_gradient``);
+  before: the ReLU's own passes forward and backward, and the bias gradient's.
 
 Each runs the models of ``benchmarks.training`` (same weights, data and optimizer), one
 epoch per round each way, the order reversed every other round, after a pause for idle
@@ -105,11 +110,25 @@ def plane_loops_before() -> Iterator[None]:
         conv_planes._forward, conv_planes._kernel_gradient = forward, kernel_gradient
 
 
+@contextlib.contextmanager
+def unfused_relu() -> Iterator[None]:
+    """Conv2D and its ReLU as separate ops: conv, relu; relu_backward, bias_gradient."""
+    from nn_core.layers.weighted import WeightedLayer
+
+    fused = WeightedLayer._has_plain_relu
+    WeightedLayer._has_plain_relu = lambda self: False  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        WeightedLayer._has_plain_relu = fused  # type: ignore[method-assign]
+
+
 # name -> (what it replaced: a context manager restoring the old code, needs Numba)
 LEVERS = {
     "fused-output": (unfused_output, False),
     "serial-kernels": (parallel_builds_only, True),
     "plane-loops": (plane_loops_before, True),
+    "fused-relu": (unfused_relu, False),
 }
 
 

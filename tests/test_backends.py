@@ -396,6 +396,41 @@ def test_conv2d_agrees(geometry, dtype, conv_strategy):
     assert_sum(actual, expected, scale, grad_z.size // filters)
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("geometry", CONV_GEOMETRIES, ids=str)
+def test_conv2d_forward_relu_is_relu_of_the_forward(geometry, dtype, conv_strategy):
+    # bit for bit on each backend (the plane loops take the max as they copy out), NaN
+    # kept and -0.0 made 0.0 as np.maximum does
+    x, kernel, bias, _ = _conv_arrays(geometry, dtype)
+    _, _, strides, padding = geometry
+    x[0, 0, 0, 0] = np.nan
+    for b in (bias, None, np.zeros_like(bias)):
+        for backend in (fast, reference):
+            fused = backend.conv2d_forward_relu(x, kernel, b, strides, padding)
+            expected = backend.relu(backend.conv2d_forward(x, kernel, b, strides, padding))
+            assert_exact(fused, expected)
+            assert not np.signbit(fused).any()
+    zeros = np.zeros_like(x)  # every z is 0.0 or -0.0 (negative weights times 0)
+    assert not np.signbit(fast.conv2d_forward_relu(zeros, kernel, None, strides, padding)).any()
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("shape", [(1, 1), (7, 3), (2, 5, 4, 6), (3, 50, 50, 1), (0, 4)], ids=str)
+def test_relu_backward_bias_gradient_is_the_two_ops_bit_for_bit(shape, dtype):
+    rng = np.random.default_rng(13)
+    y = np.maximum(random(rng, shape, dtype), 0)  # a ReLU's output: about half zeros
+    y.reshape(-1)[::5] = np.nan  # z NaN gives y NaN: no gradient passes, as [z > 0]
+    grad = random(rng, shape, dtype)
+    results = {}
+    for backend in (fast, reference):
+        grad_z, grad_bias = backend.relu_backward_bias_gradient(y, grad)
+        assert_exact(grad_z, backend.relu_backward(y, grad))
+        assert_exact(grad_bias, backend.bias_gradient(backend.relu_backward(y, grad)))
+        results[backend] = grad_z, grad_bias
+    for fast_result, reference_result in zip(results[fast], results[reference]):
+        assert_exact(fast_result, reference_result)
+
+
 @pytest.mark.parametrize("geometry", CONV_GEOMETRIES, ids=str)
 def test_conv2d_transpose_agrees(geometry, conv_strategy):
     # A transposed conv maps (N, OH, OW, F) back to (N, H, W, C): here the "x" of the

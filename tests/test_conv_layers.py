@@ -34,6 +34,10 @@ CONV_CASES = [
                         kernel_regularizer=L2(0.1), activity_regularizer=L2(0.05))),
     ((1, 5, 5, 2), dict(filters=3, kernel_size=2, strides=3, padding="same", activation="elu",
                         kernel_regularizer=L1L2(0.01, 0.02))),
+    # ReLU: fused into the convolution's kernel (with an activity penalty), then without bias
+    ((2, 6, 5, 3), dict(filters=5, kernel_size=3, padding="same", activation="relu",
+                        activity_regularizer=L2(0.05))),
+    ((1, 6, 6, 2), dict(filters=4, kernel_size=3, activation="relu", use_bias=False)),
     ((1, 3, 4, 1), dict(filters=2, kernel_size=(3, 4))),  # the kernel covers the whole input
 ]  # fmt: skip
 
@@ -246,6 +250,38 @@ def test_upsampling_gradients(input_shape, size):
 
 
 # ---------------------------------------------------------------------- values and shapes
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(
+    ("input_shape", "kwargs"),
+    [
+        ((3, 8, 7, 2), dict(filters=6, kernel_size=3, padding="same")),  # plane loops (Numba)
+        ((2, 9, 8, 3), dict(filters=4, kernel_size=3, strides=2)),
+        ((2, 6, 6, 16), dict(filters=1, kernel_size=3)),
+    ],
+)
+def test_conv2d_with_relu_is_bit_for_bit_conv2d_then_relu(input_shape, kwargs, dtype):
+    """The fused ReLU (conv2d_forward_relu, relu_backward_bias_gradient) gives exactly what
+    a linear Conv2D followed by its ReLU gives: outputs, dL/dx, dL/dkernel and dL/dbias."""
+    fused = Conv2D(activation="relu", **kwargs)
+    plain = Conv2D(**kwargs)  # linear, followed by its own ReLU layer
+    for layer in (fused, plain):
+        layer.build(input_shape[1:], dtype=dtype)
+    rng = np.random.default_rng(4)
+    for name in ("kernel", "bias"):
+        plain.params[name][...] = fused.params[name][...] = rng.standard_normal(
+            fused.params[name].shape
+        )
+    relu = type(fused.activation)()
+    x = rng.standard_normal(input_shape).astype(dtype)
+    y = fused.forward(x, training=True)
+    expected = relu.forward(plain.forward(x, training=True), training=True)
+    np.testing.assert_array_equal(y, expected)
+    grad_y = rng.standard_normal(y.shape).astype(dtype)
+    np.testing.assert_array_equal(fused.backward(grad_y), plain.backward(relu.backward(grad_y)))
+    for name in ("kernel", "bias"):
+        np.testing.assert_array_equal(fused.grads[name], plain.grads[name])
+
+
 @pytest.mark.parametrize(("input_shape", "kwargs"), CONV_CASES)
 def test_conv2d_matches_naive_loop(input_shape, kwargs):
     layer = build_with_random_bias(Conv2D, input_shape, kwargs)

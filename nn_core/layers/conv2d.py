@@ -70,10 +70,21 @@ class Conv2D(WeightedLayer):
         x = self._prepare_input(x)
         self.inputs = x
         bias = self.params["bias"] if self.use_bias else None
-        z = kernels.conv2d_forward(
-            x, self.params["kernel"], bias, self.strides, self.padding_amounts
+        arguments = (x, self.params["kernel"], bias, self.strides, self.padding_amounts)
+        if self._has_plain_relu():  # y = max(z, 0) inside the convolution's last pass
+            return self._activated_by_the_kernel(kernels.conv2d_forward_relu(*arguments))
+        return self._activate(kernels.conv2d_forward(*arguments), training)
+
+    # None (no dL/dx) when input_gradient_needed is False: the contract's ndarray otherwise
+    def backward(self, grad_output: np.ndarray) -> np.ndarray | None:  # type: ignore[override]
+        """dL/dy -> dL/dx. With a ReLU and a bias, dL/dz = dL/dy * [y > 0] and dL/db =
+        sum over N, OH, OW of dL/dz come from one pass (``relu_backward_bias_gradient``)."""
+        if not (self._has_plain_relu() and self.use_bias):
+            return super().backward(grad_output)
+        grad_logits, grad_bias = kernels.relu_backward_bias_gradient(
+            self.activation.inputs, self._with_activity_gradient(grad_output)
         )
-        return self._activate(z, training)
+        return self._backward_affine(grad_logits, grad_bias)
 
     # None (no dL/dx) when input_gradient_needed is False: the contract's ndarray otherwise
     def backward_from_logits(self, grad_logits: np.ndarray) -> np.ndarray | None:  # type: ignore[override]
@@ -83,12 +94,19 @@ class Conv2D(WeightedLayer):
         (F,);  dL/dx = col2im(dL/dz @ W.T)  (N, H, W, C), or None when
         ``input_gradient_needed`` is False.
         """
+        grad_bias = kernels.bias_gradient(grad_logits) if self.use_bias else None
+        return self._backward_affine(grad_logits, grad_bias)
+
+    def _backward_affine(
+        self, grad_logits: np.ndarray, grad_bias: np.ndarray | None
+    ) -> np.ndarray | None:
+        """dL/dW and dL/dx from dL/dz as in ``backward_from_logits``; dL/db given."""
         kernel = self.params["kernel"]
         self.grads["kernel"][...] = kernels.conv2d_backward_kernel(
             self.inputs, grad_logits, kernel.shape, self.strides, self.padding_amounts
         )
-        if self.use_bias:
-            self.grads["bias"][...] = kernels.bias_gradient(grad_logits)
+        if grad_bias is not None:
+            self.grads["bias"][...] = grad_bias
         self._add_kernel_penalty_gradient()
         if not self.input_gradient_needed:
             return None

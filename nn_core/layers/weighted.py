@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import allocation, initializers, regularizers
-from .activations import activation_config, activation_from_config, get_activation
+from .activations import ReLU, activation_config, activation_from_config, get_activation
 from .base import Layer
 
 if TYPE_CHECKING:
@@ -75,9 +75,24 @@ class WeightedLayer(Layer):
 
     def _activate(self, z: np.ndarray, training: bool) -> np.ndarray:
         """y = activation(z), and the activity penalty of y when there is one."""
+        return self._finish_forward(self.activation.forward(z, training))
+
+    def _has_plain_relu(self) -> bool:
+        """True when the activation is exactly ReLU: a subclass may then compute
+        y = max(z, 0) inside its own kernel (Conv2D: ``kernels.conv2d_forward_relu``)
+        and hand y to ``_activated_by_the_kernel``."""
+        return type(self.activation) is ReLU
+
+    def _activated_by_the_kernel(self, y: np.ndarray) -> np.ndarray:
+        """``_activate`` for y = max(z, 0) computed by the layer's kernel: the ReLU keeps y
+        for its backward, whose mask [z > 0] is [y > 0] (a NaN in z is NaN in y)."""
+        self.activation.inputs = y
+        return self._finish_forward(y)
+
+    def _finish_forward(self, outputs: np.ndarray) -> np.ndarray:
+        """The activity penalty of y = outputs when there is one; a new forward pass."""
         self._pending_kernel_gradients.clear()  # a new forward pass: shares start afresh
         self._kernel_gradient_done = False
-        outputs = self.activation.forward(z, training)
         if self.activity_regularizer is not None:
             self.outputs = outputs
             self._activity_penalty = self.activity_regularizer(outputs) / len(outputs)
@@ -86,11 +101,15 @@ class WeightedLayer(Layer):
     # None (no dL/dx) when input_gradient_needed is False: the contract's ndarray otherwise
     def backward(self, grad_output: np.ndarray) -> np.ndarray | None:  # type: ignore[override]
         """dL/dy -> dL/dx, through the activity penalty, the activation and the affine map."""
-        if self.activity_regularizer is not None:
-            grad_output = grad_output + (
-                self.activity_regularizer.gradient(self.outputs) / len(self.outputs)
-            )
-        return self.backward_from_logits(self.activation.backward(grad_output))
+        return self.backward_from_logits(
+            self.activation.backward(self._with_activity_gradient(grad_output))
+        )
+
+    def _with_activity_gradient(self, grad_output: np.ndarray) -> np.ndarray:
+        """dL/dy plus the activity penalty's gradient, when there is one."""
+        if self.activity_regularizer is None:
+            return grad_output
+        return grad_output + self.activity_regularizer.gradient(self.outputs) / len(self.outputs)
 
     def _add_kernel_penalty_gradient(self) -> None:
         if self.kernel_regularizer is not None:

@@ -34,6 +34,7 @@ from ... import threads
 from ..numpy_backend.conv import _check_grad_shape, conv_output_size, same_padding
 from . import conv_nine_taps, conv_planes
 from ._jit import REDUCTION_CHUNKS, REDUCTION_FASTMATH, chunk_start, contiguous, jit
+from .activations import _relu
 from .dense import SPLIT_MIN_MULTIPLY_ADDS, matmul, run_in_parts
 
 if TYPE_CHECKING:
@@ -522,6 +523,27 @@ def conv2d_forward(
     padding: (top, bottom, left, right) -> z: (N, OH, OW, F) with
     OH = (H + top + bottom - kh) // sh + 1 (OW alike).
     """
+    return _forward(x, kernel, bias, strides, padding, relu=False)
+
+
+def conv2d_forward_relu(
+    x: np.ndarray,
+    kernel: np.ndarray,
+    bias: np.ndarray | None,
+    strides: Sequence[int],
+    padding: Sequence[int],
+) -> np.ndarray:
+    """y = max(conv2d(x, kernel) + bias, 0), bit for bit relu(conv2d_forward(...)).
+
+    The plane loops take the max as they copy the outputs out of their planes, which
+    saves the ReLU's own pass over y; the other algorithms apply it in place afterwards.
+    Shapes as in ``conv2d_forward``.
+    """
+    return _forward(x, kernel, bias, strides, padding, relu=True)
+
+
+def _forward(x, kernel, bias, strides, padding, relu):
+    """conv2d_forward, followed by max(., 0) in place when ``relu``."""
     x = contiguous(x)
     kernel = contiguous(kernel, x.dtype)
     kernel_h, kernel_w, channels, filters = kernel.shape
@@ -529,7 +551,18 @@ def conv2d_forward(
     multiply_adds = x.shape[0] * out_h * out_w * filters * kernel_h * kernel_w * channels
     strategy = _strategy("forward", kernel.shape, strides, padding, multiply_adds)
     if strategy == "planes":
-        return conv_planes.forward(x, kernel, bias, padding)
+        return conv_planes.forward(x, kernel, bias, padding, relu=relu)
+    z = _forward_without_planes(x, kernel, bias, strides, padding, strategy, multiply_adds)
+    if relu and z.size:
+        flat = z.reshape(-1)
+        _relu(flat, flat)
+    return z
+
+
+def _forward_without_planes(x, kernel, bias, strides, padding, strategy, multiply_adds):
+    """z = conv2d(x, kernel) + bias by the GEMM or the direct loops."""
+    kernel_h, kernel_w, _, filters = kernel.shape
+    out_h, out_w = _output_hw(x.shape, kernel.shape, strides, padding)
     if strategy == "gemm":
         # z = im2col(x) @ W (+ bias), the rows of each chunk of images at a time.
         chunks = _PatchChunks(x, kernel_h, kernel_w, strides, padding)

@@ -42,11 +42,11 @@ On one core the shifted products run at 34 to 50 GFLOP/s alone (a third to a hal
 GEMM peak; a pass over three taps loads four values and stores one per three
 multiply-adds); for nine-tap kernels ``conv_nine_taps`` loads each shifted value once for
 several filters and reaches 70 to 82 GFLOP/s. A whole map reaches 29 to 54 GFLOP/s of
-useful work on one core (28x28x1 -> 16 and 14x14x16 -> 8 forward, batch 128): the layout costs the unused columns
-((W_pad - OW) / OW of extra work: 7% for a 28x28 "same" map, 14% for 14x14, 29% for
-7x7; the rows between stacked images add (kh - 1) / OH) and two copies per image,
-against the GEMM path's patch matrix 9x the input. See ``conv._strategy`` for where they
-win.
+useful work on one core (28x28x1 -> 16 and 14x14x16 -> 8 forward, batch 128): the
+layout costs the unused columns ((W_pad - OW) / OW of extra work: 7% for a 28x28 "same"
+map, 14% for 14x14, 29% for 7x7; the rows between stacked images add (kh - 1) / OH) and
+two copies per image, against the GEMM path's patch matrix 9x the input. See
+``conv._strategy`` for where they win.
 """
 
 from __future__ import annotations
@@ -112,20 +112,25 @@ def _to_planes(images, top, left, padded_h, padded_w, planes):
 
 
 @jit
-def _from_planes(planes, padded_h, padded_w, images):
+def _from_planes(planes, padded_h, padded_w, relu, images):
     """images (G, OH, OW, F) = planes (F, L) read on the grid of ``_to_planes``:
-    images[g, oh, ow, f] = planes[f, (g*H_pad + oh)*W_pad + ow]; a single filter row by
+    images[g, oh, ow, f] = planes[f, (g*H_pad + oh)*W_pad + ow], or max(that, 0) when
+    ``relu`` (as np.maximum: NaN stays NaN, -0.0 becomes 0.0); a single filter row by
     row, as in ``_to_planes``."""
     filters, width = images.shape[3], images.shape[2]
     for g in range(images.shape[0]):
         for oh in range(images.shape[1]):
             start = (g * padded_h + oh) * padded_w
-            if filters == 1:
+            if filters == 1 and not relu:
                 images[g, oh, :, 0] = planes[0, start : start + width]
                 continue
+            zero = images.dtype.type(0)
             for ow in range(width):
                 for f in range(filters):
-                    images[g, oh, ow, f] = planes[f, start + ow]
+                    value = planes[f, start + ow]
+                    if relu and not (value > 0 or value != value):
+                        value = zero
+                    images[g, oh, ow, f] = value
 
 
 # ---------------------------------------------------------------------- shifted products
@@ -246,9 +251,10 @@ def _grid_length(images, padded_h, padded_w, out_h):
 
 
 @jit(parallel=True, fastmath=REDUCTION_FASTMATH)
-def _forward(x, weights, bias, offsets, top, left, padded_h, padded_w, per_grid, z):
+def _forward(x, weights, bias, offsets, top, left, padded_h, padded_w, per_grid, relu, z):
     """z (N, OH, OW, F) = conv of x (N, H, W, C), stride 1, padded by ``top`` and ``left``
-    (and as much below and on the right as the padded size H_pad x W_pad needs), with
+    (and as much below and on the right as the padded size H_pad x W_pad needs), then
+    max(z, 0) when ``relu``, with
     weights (F, C, kh*kw) = kernel[i, j, c, f] at [f, c, i*kw + j] and offsets (kh*kw,) =
     i*W_pad + j; ``per_grid`` images stacked on each grid. A grid of G images needs
     planes of G*H_pad*W_pad + kw - 1 values: the output grid's last value plus
@@ -266,7 +272,7 @@ def _forward(x, weights, bias, offsets, top, left, padded_h, padded_w, per_grid,
         for f in range(filters):
             out[f] = bias[f]
         _add_all_products(out, planes, offsets, weights)
-        _from_planes(out, padded_h, padded_w, z[first:stop])
+        _from_planes(out, padded_h, padded_w, relu, z[first:stop])
 
 
 # ---------------------------------------------------------------------- kernel gradient
@@ -330,9 +336,14 @@ def _geometry(x_shape, kernel_shape, padding, itemsize):
 
 
 def forward(
-    x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None, padding: Sequence[int]
+    x: np.ndarray,
+    kernel: np.ndarray,
+    bias: np.ndarray | None,
+    padding: Sequence[int],
+    relu: bool = False,
 ) -> np.ndarray:
-    """z = conv2d(x, kernel) + bias at stride 1, for ``applies`` convolutions.
+    """z = conv2d(x, kernel) + bias at stride 1, for ``applies`` convolutions; max(z, 0)
+    when ``relu``.
 
     x: (N, H, W, C) C-contiguous, kernel: (kh, kw, C, F) of its dtype, bias: (F,) or
     None, padding: (top, bottom, left, right) -> z: (N, OH, OW, F).
@@ -357,6 +368,7 @@ def forward(
         padded_h,
         padded_w,
         per_grid,
+        relu,
         z,
         work=multiply_adds,
     )

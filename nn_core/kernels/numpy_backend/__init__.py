@@ -27,12 +27,19 @@ from .conv import (
     conv2d_backward_input,
     conv2d_backward_kernel,
     conv2d_forward,
+    conv2d_forward_relu,
     conv2d_transpose_forward,
     conv_output_size,
     im2col,
     same_padding,
 )
-from .dense import bias_gradient, dense_backward, dense_forward, dense_kernel_gradient
+from .dense import (
+    bias_gradient,
+    dense_backward,
+    dense_forward,
+    dense_kernel_gradient,
+    relu_backward_bias_gradient,
+)
 from .losses import (
     binary_crossentropy,
     binary_crossentropy_from_logits,
@@ -85,6 +92,7 @@ __all__ = [
     "conv2d_backward_input",
     "conv2d_backward_kernel",
     "conv2d_forward",
+    "conv2d_forward_relu",
     "conv2d_transpose_forward",
     "conv_output_size",
     "mean_absolute_error",
@@ -104,6 +112,7 @@ __all__ = [
     "max_pool2d_forward",
     "relu",
     "relu_backward",
+    "relu_backward_bias_gradient",
     "same_padding",
     "sigmoid",
     "sigmoid_backward",

@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .activations import relu
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -147,6 +149,19 @@ def conv2d_forward(
     if bias is not None:
         z += bias
     return z.reshape(x.shape[0], out_h, out_w, filters)
+
+
+def conv2d_forward_relu(
+    x: np.ndarray,
+    kernel: np.ndarray,
+    bias: np.ndarray | None,
+    strides: Sequence[int],
+    padding: Sequence[int],
+) -> np.ndarray:
+    """y = max(conv2d(x, kernel) + bias, 0): a Conv2D layer with a ReLU, as one op (the
+    Numba backend fuses the max into the convolution's last pass). Shapes as in
+    ``conv2d_forward``."""
+    return relu(conv2d_forward(x, kernel, bias, strides, padding))
 
 
 def conv2d_backward_input(

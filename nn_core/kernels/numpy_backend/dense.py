@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .activations import relu_backward
+
 
 def dense_forward(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | float) -> np.ndarray:
     """z = x @ kernel + bias.
@@ -54,3 +56,13 @@ def bias_gradient(grad_output: np.ndarray) -> np.ndarray:
     every axis but the last -> (F,) (Dense: (N, F); Conv2D: (N, OH, OW, F))."""
     grad_output = np.asarray(grad_output)
     return grad_output.reshape(-1, grad_output.shape[-1]).sum(axis=0)
+
+
+def relu_backward_bias_gradient(
+    y: np.ndarray, grad_output: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """dL/dz = dL/dy * [y > 0] and dL/dbias = sum of dL/dz over every axis but the last,
+    for a layer whose output is y = max(z + bias, 0): y > 0 exactly where z > 0, so the
+    ReLU's mask comes from its output. y, grad_output: (..., F) -> ((..., F), (F,))."""
+    grad_z = relu_backward(y, grad_output)
+    return grad_z, bias_gradient(grad_z)
