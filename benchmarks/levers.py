@@ -115,12 +115,12 @@ def unfused_relu() -> Iterator[None]:
     """Conv2D and its ReLU as separate ops: conv, relu; relu_backward, bias_gradient."""
     from nn_core.layers.weighted import WeightedLayer
 
-    fused = WeightedLayer._has_plain_relu
-    WeightedLayer._has_plain_relu = lambda self: False  # type: ignore[method-assign]
+    fused = WeightedLayer._plain_relu
+    WeightedLayer._plain_relu = lambda self: None  # type: ignore[method-assign]
     try:
         yield
     finally:
-        WeightedLayer._has_plain_relu = fused  # type: ignore[method-assign]
+        WeightedLayer._plain_relu = fused  # type: ignore[method-assign]
 
 
 # name -> (what it replaced: a context manager restoring the old code, needs Numba)

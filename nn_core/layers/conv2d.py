@@ -71,18 +71,20 @@ class Conv2D(WeightedLayer):
         self.inputs = x
         bias = self.params["bias"] if self.use_bias else None
         arguments = (x, self.params["kernel"], bias, self.strides, self.padding_amounts)
-        if self._has_plain_relu():  # y = max(z, 0) inside the convolution's last pass
-            return self._activated_by_the_kernel(kernels.conv2d_forward_relu(*arguments))
+        relu = self._plain_relu()
+        if relu is not None:  # y = max(z, 0) inside the convolution's last pass
+            return self._activated_by_the_kernel(relu, kernels.conv2d_forward_relu(*arguments))
         return self._activate(kernels.conv2d_forward(*arguments), training)
 
     # None (no dL/dx) when input_gradient_needed is False: the contract's ndarray otherwise
     def backward(self, grad_output: np.ndarray) -> np.ndarray | None:  # type: ignore[override]
         """dL/dy -> dL/dx. With a ReLU and a bias, dL/dz = dL/dy * [y > 0] and dL/db =
         sum over N, OH, OW of dL/dz come from one pass (``relu_backward_bias_gradient``)."""
-        if not (self._has_plain_relu() and self.use_bias):
+        relu = self._plain_relu()
+        if relu is None or not self.use_bias:
             return super().backward(grad_output)
         grad_logits, grad_bias = kernels.relu_backward_bias_gradient(
-            self.activation.inputs, self._with_activity_gradient(grad_output)
+            relu.inputs, self._with_activity_gradient(grad_output)
         )
         return self._backward_affine(grad_logits, grad_bias)
 

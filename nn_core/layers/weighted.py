@@ -77,16 +77,16 @@ class WeightedLayer(Layer):
         """y = activation(z), and the activity penalty of y when there is one."""
         return self._finish_forward(self.activation.forward(z, training))
 
-    def _has_plain_relu(self) -> bool:
-        """True when the activation is exactly ReLU: a subclass may then compute
-        y = max(z, 0) inside its own kernel (Conv2D: ``kernels.conv2d_forward_relu``)
-        and hand y to ``_activated_by_the_kernel``."""
-        return type(self.activation) is ReLU
+    def _plain_relu(self) -> ReLU | None:
+        """The activation when it is exactly ReLU, else None. A subclass may then compute
+        y = max(z, 0) inside its own kernel (Conv2D: ``kernels.conv2d_forward_relu``) and
+        hand y to ``_activated_by_the_kernel``."""
+        return self.activation if type(self.activation) is ReLU else None
 
-    def _activated_by_the_kernel(self, y: np.ndarray) -> np.ndarray:
-        """``_activate`` for y = max(z, 0) computed by the layer's kernel: the ReLU keeps y
+    def _activated_by_the_kernel(self, relu: ReLU, y: np.ndarray) -> np.ndarray:
+        """``_activate`` for y = max(z, 0) computed by the layer's kernel: ``relu`` keeps y
         for its backward, whose mask [z > 0] is [y > 0] (a NaN in z is NaN in y)."""
-        self.activation.inputs = y
+        relu.inputs = y
         return self._finish_forward(y)
 
     def _finish_forward(self, outputs: np.ndarray) -> np.ndarray:
