@@ -22,6 +22,8 @@ gradient's products went from 30-43 to 55-79 GFLOP/s with this blocking.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ._jit import REDUCTION_FASTMATH, jit
 
 NINE_TAPS = 9
@@ -57,7 +59,9 @@ def _weighted_nine(w, a0, a1, a2, a3, a4, a5, a6, a7, a8):
 
 
 @jit(fastmath=REDUCTION_FASTMATH)
-def add_products_four_filters(out, plane, offsets, weights):
+def add_products_four_filters(
+    out: np.ndarray, plane: np.ndarray, offsets: np.ndarray, weights: np.ndarray
+) -> None:
     """out[k, p] += sum_t weights[k, t] * plane[offsets[t] + p] for the four rows k of
     out (4, L) and weights (4, 9), t < 9, p < L."""
     length = out.shape[1]
@@ -82,7 +86,9 @@ def add_products_four_filters(out, plane, offsets, weights):
 
 
 @jit(fastmath=REDUCTION_FASTMATH)
-def add_products(out, plane, offsets, weights):
+def add_products(
+    out: np.ndarray, plane: np.ndarray, offsets: np.ndarray, weights: np.ndarray
+) -> None:
     """out[p] += sum_t weights[t] * plane[offsets[t] + p] for out (L,), weights (9,)."""
     length = out.shape[0]
     s0 = _shifted(plane, offsets[0], length)
@@ -100,7 +106,9 @@ def add_products(out, plane, offsets, weights):
 
 
 @jit(fastmath=REDUCTION_FASTMATH)
-def add_dot_products_two_filters(grads, plane, offsets, grad_planes, length):
+def add_dot_products_two_filters(
+    grads: np.ndarray, plane: np.ndarray, offsets: np.ndarray, grad_planes: np.ndarray, length: int
+) -> None:
     """grads[k, t] += sum_p plane[offsets[t] + p] * grad_planes[k, p] for the two rows k
     of grads (2, 9) and grad_planes (2, >= length), t < 9, p < length."""
     s0 = _shifted(plane, offsets[0], length)
@@ -145,7 +153,9 @@ def add_dot_products_two_filters(grads, plane, offsets, grad_planes, length):
 
 
 @jit(fastmath=REDUCTION_FASTMATH)
-def add_dot_products(grads, plane, offsets, values, length):
+def add_dot_products(
+    grads: np.ndarray, plane: np.ndarray, offsets: np.ndarray, values: np.ndarray, length: int
+) -> None:
     """grads[t] += sum_p plane[offsets[t] + p] * values[p] for grads (9,), p < length."""
     s0 = _shifted(plane, offsets[0], length)
     s1 = _shifted(plane, offsets[1], length)
