@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import statistics
 import time
 from collections.abc import Iterator
@@ -170,6 +171,59 @@ def output_kernel_times(rounds: int) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
+# The Keras-blog conv autoencoder's stride-1 maps (H, W, C, F, padding), batch 128.
+PLANE_MAPS = [
+    (28, 28, 1, 16, (1, 1, 1, 1)),
+    (14, 14, 16, 8, (1, 1, 1, 1)),
+    (7, 7, 8, 8, (1, 1, 1, 1)),
+    (16, 16, 8, 16, (0, 0, 0, 0)),
+    (28, 28, 16, 1, (1, 1, 1, 1)),
+]
+
+
+def plane_map_times(rounds: int) -> list[tuple[str, float, float, float, float]]:
+    """Median milliseconds of the plane loops' forward and kernel-gradient maps, before
+    and after the lever, alternating: (shape, forward before, after, kernel gradient
+    before, after) for each of PLANE_MAPS on one float32 batch of 128."""
+    from nn_core.kernels.numba_backend import conv_planes
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for height, width, channels, filters, padding in PLANE_MAPS:
+        x = rng.standard_normal((128, height, width, channels)).astype(np.float32)
+        kernel = rng.standard_normal((3, 3, channels, filters)).astype(np.float32)
+        bias = rng.standard_normal(filters).astype(np.float32)
+        grad_z = rng.standard_normal(conv_planes.forward(x, kernel, bias, padding).shape)
+        grad_z = grad_z.astype(np.float32)
+        calls = {
+            "forward": functools.partial(conv_planes.forward, x, kernel, bias, padding),
+            "kernel gradient": functools.partial(
+                conv_planes.kernel_gradient, x, grad_z, kernel.shape, padding
+            ),
+        }
+        samples: dict[tuple[str, str], list[float]] = {}
+        for round_index in range(rounds):
+            sides = ["before", "after"] if round_index % 2 == 0 else ["after", "before"]
+            for side in sides:
+                context = plane_loops_before() if side == "before" else contextlib.nullcontext()
+                with context:
+                    for name, function in calls.items():
+                        _timing.settle(function, 0.02)
+                        milliseconds = _timing.seconds_per_call(function, 20) * 1e3
+                        samples.setdefault((name, side), []).append(milliseconds)
+        median = {key: statistics.median(values) for key, values in samples.items()}
+        rows.append(
+            (
+                f"{height}x{width}x{channels} -> {filters}",
+                median["forward", "before"],
+                median["forward", "after"],
+                median["kernel gradient", "before"],
+                median["kernel gradient", "after"],
+            )
+        )
+    return rows
+
+
 def compare_epochs(lever: str, name: str, count: int, rounds: int) -> tuple[float, float]:
     """Median seconds per epoch of model ``name`` before and after ``lever``."""
     before_the_lever, _ = LEVERS[lever]
@@ -231,6 +285,13 @@ def report(arguments) -> None:
             print("  output kernels, one 256x784 float32 batch (median ms):")
             for name, milliseconds in output_kernel_times(arguments.rounds).items():
                 print(f"    {name:22s} {milliseconds:7.3f}")
+        if lever == "plane-loops":
+            print("  plane maps, batch 128 float32 (median ms, before -> after):")
+            print(f"    {'map':18s} {'forward':>16s} {'kernel gradient':>18s}")
+            for shape, *times in plane_map_times(arguments.rounds):
+                forward = f"{times[0]:.3f} -> {times[1]:.3f}"
+                gradient = f"{times[2]:.3f} -> {times[3]:.3f}"
+                print(f"    {shape:18s} {forward:>16s} {gradient:>18s}")
         print(f"  {'model':12s} {'before s':>10s} {'after s':>10s} {'before/after':>13s}")
         for name in arguments.models:
             before, after = compare_epochs(lever, name, count, arguments.rounds)
