@@ -224,6 +224,44 @@ def plane_map_times(rounds: int) -> list[tuple[str, float, float, float, float]]
     return rows
 
 
+def relu_kernel_times(rounds: int) -> list[tuple[str, float, float]]:
+    """Median milliseconds of a Conv2D's ReLU ops before and after the fusion, alternating,
+    on the conv autoencoder's largest maps (batch 128, float32): (op and shape, separate
+    ops, fused op)."""
+    ops = nn.kernels
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((128, 28, 28, 1)).astype(np.float32)
+    kernel = rng.standard_normal((3, 3, 1, 16)).astype(np.float32)
+    bias = rng.standard_normal(16).astype(np.float32)
+    padding, strides = (1, 1, 1, 1), (1, 1)
+    cases = {
+        "forward 28x28x1 -> 16": (
+            lambda: ops.relu(ops.conv2d_forward(x, kernel, bias, strides, padding)),
+            lambda: ops.conv2d_forward_relu(x, kernel, bias, strides, padding),
+        )
+    }
+    for shape in [(128, 28, 28, 16), (128, 14, 14, 8)]:
+        y = np.maximum(rng.standard_normal(shape), 0).astype(np.float32)
+        grad_y = rng.standard_normal(shape).astype(np.float32)
+        name = "backward " + "x".join(map(str, shape[1:]))
+        cases[name] = (
+            functools.partial(lambda y, g: ops.bias_gradient(ops.relu_backward(y, g)), y, grad_y),
+            functools.partial(ops.relu_backward_bias_gradient, y, grad_y),
+        )
+    rows = []
+    for name, (separate, fused) in cases.items():
+        samples: dict[str, list[float]] = {"separate": [], "fused": []}
+        for round_index in range(rounds):
+            order = [("separate", separate), ("fused", fused)]
+            for side, function in order if round_index % 2 == 0 else order[::-1]:
+                _timing.settle(function, 0.02)
+                samples[side].append(_timing.seconds_per_call(function, 20) * 1e3)
+        rows.append(
+            (name, statistics.median(samples["separate"]), statistics.median(samples["fused"]))
+        )
+    return rows
+
+
 def compare_epochs(lever: str, name: str, count: int, rounds: int) -> tuple[float, float]:
     """Median seconds per epoch of model ``name`` before and after ``lever``."""
     before_the_lever, _ = LEVERS[lever]
@@ -285,6 +323,11 @@ def report(arguments) -> None:
             print("  output kernels, one 256x784 float32 batch (median ms):")
             for name, milliseconds in output_kernel_times(arguments.rounds).items():
                 print(f"    {name:22s} {milliseconds:7.3f}")
+        if lever == "fused-relu":
+            print("  a Conv2D's ReLU ops, batch 128 float32 (median ms):")
+            print(f"    {'op':26s} {'separate':>9s} {'fused':>9s}")
+            for name, separate, fused in relu_kernel_times(arguments.rounds):
+                print(f"    {name:26s} {separate:9.3f} {fused:9.3f}")
         if lever == "plane-loops":
             print("  plane maps, batch 128 float32 (median ms, before -> after):")
             print(f"    {'map':18s} {'forward':>16s} {'kernel gradient':>18s}")
