@@ -32,9 +32,10 @@ NINE_TAPS = 9
 
 
 @jit
-def _shifted(plane, offset, length):
-    """plane[offset : offset + length]. A slice, so that the loops over it index from 0
-    (an index offset + p computed inside the loop keeps LLVM from vectorising it)."""
+def shifted(plane: np.ndarray, offset: int, length: int) -> np.ndarray:
+    """plane[offset : offset + length]. A slice, so that the loops over it index from 0:
+    an index computed as offset + p inside the loop keeps LLVM from vectorising it
+    (Numba's negative-index check). The plane loops of ``conv_planes`` use it too."""
     return plane[offset : offset + length]
 
 
@@ -67,15 +68,15 @@ def add_products_four_filters(
     """out[k, p] += sum_t weights[k, t] * plane[offsets[t] + p] for the four rows k of
     out (4, L) and weights (4, 9), t < 9, p < L."""
     length = out.shape[1]
-    s0 = _shifted(plane, offsets[0], length)
-    s1 = _shifted(plane, offsets[1], length)
-    s2 = _shifted(plane, offsets[2], length)
-    s3 = _shifted(plane, offsets[3], length)
-    s4 = _shifted(plane, offsets[4], length)
-    s5 = _shifted(plane, offsets[5], length)
-    s6 = _shifted(plane, offsets[6], length)
-    s7 = _shifted(plane, offsets[7], length)
-    s8 = _shifted(plane, offsets[8], length)
+    s0 = shifted(plane, offsets[0], length)
+    s1 = shifted(plane, offsets[1], length)
+    s2 = shifted(plane, offsets[2], length)
+    s3 = shifted(plane, offsets[3], length)
+    s4 = shifted(plane, offsets[4], length)
+    s5 = shifted(plane, offsets[5], length)
+    s6 = shifted(plane, offsets[6], length)
+    s7 = shifted(plane, offsets[7], length)
+    s8 = shifted(plane, offsets[8], length)
     out0, out1, out2, out3 = out[0], out[1], out[2], out[3]
     w0, w1, w2, w3 = _nine(weights[0]), _nine(weights[1]), _nine(weights[2]), _nine(weights[3])
     for p in range(length):
@@ -93,15 +94,15 @@ def add_products(
 ) -> None:
     """out[p] += sum_t weights[t] * plane[offsets[t] + p] for out (L,), weights (9,)."""
     length = out.shape[0]
-    s0 = _shifted(plane, offsets[0], length)
-    s1 = _shifted(plane, offsets[1], length)
-    s2 = _shifted(plane, offsets[2], length)
-    s3 = _shifted(plane, offsets[3], length)
-    s4 = _shifted(plane, offsets[4], length)
-    s5 = _shifted(plane, offsets[5], length)
-    s6 = _shifted(plane, offsets[6], length)
-    s7 = _shifted(plane, offsets[7], length)
-    s8 = _shifted(plane, offsets[8], length)
+    s0 = shifted(plane, offsets[0], length)
+    s1 = shifted(plane, offsets[1], length)
+    s2 = shifted(plane, offsets[2], length)
+    s3 = shifted(plane, offsets[3], length)
+    s4 = shifted(plane, offsets[4], length)
+    s5 = shifted(plane, offsets[5], length)
+    s6 = shifted(plane, offsets[6], length)
+    s7 = shifted(plane, offsets[7], length)
+    s8 = shifted(plane, offsets[8], length)
     w = _nine(weights)
     for p in range(length):
         out[p] += _weighted_nine(w, s0[p], s1[p], s2[p], s3[p], s4[p], s5[p], s6[p], s7[p], s8[p])
@@ -113,18 +114,18 @@ def add_dot_products_two_filters(
 ) -> None:
     """grads[k, t] += sum_p plane[offsets[t] + p] * grad_planes[k, p] for the two rows k
     of grads (2, 9) and grad_planes (2, >= length), t < 9, p < length."""
-    s0 = _shifted(plane, offsets[0], length)
-    s1 = _shifted(plane, offsets[1], length)
-    s2 = _shifted(plane, offsets[2], length)
-    s3 = _shifted(plane, offsets[3], length)
-    s4 = _shifted(plane, offsets[4], length)
-    s5 = _shifted(plane, offsets[5], length)
-    s6 = _shifted(plane, offsets[6], length)
-    s7 = _shifted(plane, offsets[7], length)
-    s8 = _shifted(plane, offsets[8], length)
+    s0 = shifted(plane, offsets[0], length)
+    s1 = shifted(plane, offsets[1], length)
+    s2 = shifted(plane, offsets[2], length)
+    s3 = shifted(plane, offsets[3], length)
+    s4 = shifted(plane, offsets[4], length)
+    s5 = shifted(plane, offsets[5], length)
+    s6 = shifted(plane, offsets[6], length)
+    s7 = shifted(plane, offsets[7], length)
+    s8 = shifted(plane, offsets[8], length)
     # Rows cut one at a time: a 2-D slice grad_planes[:, :length] was not vectorised.
-    g = _shifted(grad_planes[0], 0, length)
-    h = _shifted(grad_planes[1], 0, length)
+    g = shifted(grad_planes[0], 0, length)
+    h = shifted(grad_planes[1], 0, length)
     zero = grads.dtype.type(0)
     g0 = g1 = g2 = g3 = g4 = g5 = g6 = g7 = g8 = zero
     h0 = h1 = h2 = h3 = h4 = h5 = h6 = h7 = h8 = zero
@@ -159,16 +160,16 @@ def add_dot_products(
     grads: np.ndarray, plane: np.ndarray, offsets: np.ndarray, values: np.ndarray, length: int
 ) -> None:
     """grads[t] += sum_p plane[offsets[t] + p] * values[p] for grads (9,), p < length."""
-    s0 = _shifted(plane, offsets[0], length)
-    s1 = _shifted(plane, offsets[1], length)
-    s2 = _shifted(plane, offsets[2], length)
-    s3 = _shifted(plane, offsets[3], length)
-    s4 = _shifted(plane, offsets[4], length)
-    s5 = _shifted(plane, offsets[5], length)
-    s6 = _shifted(plane, offsets[6], length)
-    s7 = _shifted(plane, offsets[7], length)
-    s8 = _shifted(plane, offsets[8], length)
-    g = _shifted(values, 0, length)
+    s0 = shifted(plane, offsets[0], length)
+    s1 = shifted(plane, offsets[1], length)
+    s2 = shifted(plane, offsets[2], length)
+    s3 = shifted(plane, offsets[3], length)
+    s4 = shifted(plane, offsets[4], length)
+    s5 = shifted(plane, offsets[5], length)
+    s6 = shifted(plane, offsets[6], length)
+    s7 = shifted(plane, offsets[7], length)
+    s8 = shifted(plane, offsets[8], length)
+    g = shifted(values, 0, length)
     zero = grads.dtype.type(0)
     g0 = g1 = g2 = g3 = g4 = g5 = g6 = g7 = g8 = zero
     for p in range(length):

@@ -58,6 +58,7 @@ import numpy as np
 
 from . import conv_nine_taps
 from ._jit import REDUCTION_CHUNKS, REDUCTION_FASTMATH, chunk_start, jit
+from .conv_nine_taps import shifted
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -134,14 +135,6 @@ def _from_planes(planes, padded_h, padded_w, relu, images):
 
 
 # ---------------------------------------------------------------------- shifted products
-@jit
-def _shifted(plane, offset, length):
-    """plane[offset : offset + length]. A slice, so that the loops over it index from 0:
-    an index computed as offset + p inside the loop keeps LLVM from vectorising it
-    (Numba's negative-index check)."""
-    return plane[offset : offset + length]
-
-
 @jit(fastmath=REDUCTION_FASTMATH)
 def _add_tap_products(out, plane, offsets, weights):
     """out[p] += sum_t weights[t] * plane[offsets[t] + p], for p < len(out), t < len(weights).
@@ -150,18 +143,18 @@ def _add_tap_products(out, plane, offsets, weights):
     length = out.shape[0]
     t = 0
     while t + 3 <= weights.shape[0]:
-        first = _shifted(plane, offsets[t], length)
-        second = _shifted(plane, offsets[t + 1], length)
-        third = _shifted(plane, offsets[t + 2], length)
+        first = shifted(plane, offsets[t], length)
+        second = shifted(plane, offsets[t + 1], length)
+        third = shifted(plane, offsets[t + 2], length)
         w1, w2, w3 = weights[t], weights[t + 1], weights[t + 2]
         for p in range(length):
             out[p] += w1 * first[p] + w2 * second[p] + w3 * third[p]
         t += 3
     while t < weights.shape[0]:
-        shifted = _shifted(plane, offsets[t], length)
+        tap = shifted(plane, offsets[t], length)
         weight = weights[t]
         for p in range(length):
-            out[p] += weight * shifted[p]
+            out[p] += weight * tap[p]
         t += 1
 
 
@@ -172,9 +165,9 @@ def _add_tap_dot_products(grads, plane, offsets, values):
     length = values.shape[0]
     t = 0
     while t + 3 <= grads.shape[0]:
-        first = _shifted(plane, offsets[t], length)
-        second = _shifted(plane, offsets[t + 1], length)
-        third = _shifted(plane, offsets[t + 2], length)
+        first = shifted(plane, offsets[t], length)
+        second = shifted(plane, offsets[t + 1], length)
+        third = shifted(plane, offsets[t + 2], length)
         sum1 = sum2 = sum3 = grads.dtype.type(0)
         for p in range(length):
             value = values[p]
@@ -186,10 +179,10 @@ def _add_tap_dot_products(grads, plane, offsets, values):
         grads[t + 2] += sum3
         t += 3
     while t < grads.shape[0]:
-        shifted = _shifted(plane, offsets[t], length)
+        tap = shifted(plane, offsets[t], length)
         total = grads.dtype.type(0)
         for p in range(length):
-            total += shifted[p] * values[p]
+            total += tap[p] * values[p]
         grads[t] += total
         t += 1
 
