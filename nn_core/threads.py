@@ -20,8 +20,11 @@ a NumPy copy) followed by a two-thread GEMM took 666 us against 403 us with one 
 thread. So the Numba backend lets one pool work at a time: small products keep BLAS's
 threads while the small kernels around them run on one thread, and large products and
 convolutions run single-threaded BLAS, split by rows or by images across Numba's thread
-count (see ``kernels.numba_backend.dense`` and ``.conv``). The NumPy backend leaves BLAS
-as it is.
+count (see ``kernels.numba_backend.dense`` and ``.conv``). That was the design until
+2026-12-07; now the default is one pool where NumPy's OpenBLAS allows it: every product
+runs on Numba's threads, one single-threaded OpenBLAS call per thread
+(``kernels.numba_backend.products``), so that OpenBLAS's own pool stays idle;
+``NN_CORE_ONE_POOL=0`` restores the two pools. The NumPy backend leaves BLAS as it is.
 
 BLAS control works on OpenBLAS only (found through ctypes in the loaded process, by its
 ``openblas_set_num_threads``-style symbol, as threadpoolctl does); elsewhere the BLAS
@@ -50,6 +53,13 @@ _SET_SYMBOLS = (
     "openblas_set_num_threads64_",
     "openblas_set_num_threads",
 )
+# OpenBLAS's CBLAS matrix products with 64-bit integer arguments (the ILP64 builds NumPy's
+# wheels ship): the Numba backend calls them from its own threads ("one pool", see
+# ``kernels.numba_backend.products``). Builds with 32-bit integers are not used.
+_GEMM_SYMBOLS = {
+    "float32": ("scipy_cblas_sgemm64_", "cblas_sgemm64_"),
+    "float64": ("scipy_cblas_dgemm64_", "cblas_dgemm64_"),
+}
 _GET_SYMBOLS = (
     "scipy_openblas_get_num_threads64_",
     "scipy_openblas_get_num_threads",
@@ -66,6 +76,7 @@ class _Blas:
         self.reason: str | None = None
         self._set: Callable[[int], None] | None = None
         self._get: Callable[[], int] | None = None
+        self.gemm_addresses: dict[str, int] | None = None
         candidates = _loaded_openblas_paths() or _bundled_openblas_paths()
         if not candidates:
             self.reason = "no OpenBLAS library is loaded by NumPy (another BLAS?)"
@@ -84,6 +95,12 @@ class _Blas:
             setter.argtypes, setter.restype = [ctypes.c_int], None
             getter.argtypes, getter.restype = [], ctypes.c_int
             self.path, self.reason, self._set, self._get = path, None, setter, getter
+            gemms = {dtype: _first_symbol(library, names) for dtype, names in _GEMM_SYMBOLS.items()}
+            if all(gemm is not None for gemm in gemms.values()):
+                self.gemm_addresses = {
+                    dtype: int(ctypes.cast(gemm, ctypes.c_void_p).value)
+                    for dtype, gemm in gemms.items()
+                }
             return
 
     @property
@@ -135,6 +152,12 @@ def _blas_handle() -> _Blas:
     if _blas is None:
         _blas = _Blas()
     return _blas
+
+
+def blas_gemm_addresses() -> dict[str, int] | None:
+    """Addresses of the loaded OpenBLAS's 64-bit-integer cblas_sgemm and cblas_dgemm
+    ({"float32": ..., "float64": ...}), or None when it has not both."""
+    return _blas_handle().gemm_addresses
 
 
 def _check_count(name: str, count) -> int:

@@ -312,6 +312,99 @@ def test_large_products_split_by_rows_are_bit_identical():
         assert_exact(dense.matmul(a, b, among_parallel_kernels=True), expected)
 
 
+# ------------------------------------------------------------------ one pool (products.py)
+def _one_pool_products():
+    from nn_core.kernels.numba_backend import products
+
+    if not _jit.ONE_POOL:
+        pytest.skip("one pool is off here (NN_CORE_ONE_POOL=0 or no 64-bit CBLAS in NumPy)")
+    return products
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("layout", ["rows", "a transposed", "b transposed", "both transposed"])
+@pytest.mark.parametrize("rows", [2, 31, 33, 256, 1000])
+def test_split_products_are_the_single_threaded_product_bit_for_bit(rows, layout, dtype):
+    products = _one_pool_products()
+    rng = np.random.default_rng(rows)
+    a, b = random(rng, (rows, 37), dtype), random(rng, (37, 19), dtype)
+    if "a" in layout or "both" in layout:
+        a = np.ascontiguousarray(a.T).T
+    if "b transposed" in layout or "both" in layout:
+        b = np.ascontiguousarray(b.T).T
+    with threads.limit(blas=1):
+        expected = a @ b
+    np.testing.assert_allclose(
+        expected, a.astype(np.float64) @ b.astype(np.float64), rtol=1e-4, atol=1e-4
+    )
+    for parts in (1, 2, 3):
+        out = np.full((rows, 19), np.nan, dtype)
+        with threads.limit(numba=parts):
+            assert products.split_product(a, b, out)
+        assert_exact(out, expected)
+
+
+def test_split_product_row_bounds_are_aligned_and_even():
+    # (an inner bound may also be the row count: the parts after it are empty)
+    products = _one_pool_products()
+    align = products.ROW_ALIGNMENT
+    assert products.row_bounds(256, 2).tolist() == [0, 128, 256]
+    assert products.row_bounds(4099, 2).tolist() == [0, 2048, 4099]
+    assert products.row_bounds(5, 2).tolist() == [0, 0, 5]
+    for rows in (1, 31, 32, 100, 257, 1024):
+        for parts in (1, 2, 3, 4):
+            bounds = products.row_bounds(rows, parts)
+            assert bounds[0] == 0 and bounds[-1] == rows and len(bounds) == parts + 1
+            assert all(bound % align == 0 or bound == rows for bound in bounds[1:-1])
+            assert np.all(np.diff(bounds) >= 0)
+
+
+def test_split_product_declines_what_blas_cannot_take():
+    products = _one_pool_products()
+    rng = np.random.default_rng(3)
+    a, b = random(rng, (64, 8), np.float32), random(rng, (8, 5), np.float32)
+    out = np.full((64, 5), np.nan, np.float32)
+    assert not products.split_product(a.astype(np.float64), b, out)  # mixed dtypes
+    assert not products.split_product(a[:, ::2], b[::2], out)  # strided columns
+    assert not products.split_product(a, b, np.empty((5, 64), np.float32).T)  # out not C
+    assert not products.split_product(a[:, :0], b[:0], out)  # empty product
+    ints = np.ones((64, 8), np.int64), np.ones((8, 5), np.int64), np.empty((64, 5), np.int64)
+    assert not products.split_product(*ints)
+    assert np.isnan(out).all()  # nothing was computed into it
+    assert products.split_product(a, b, out) and not np.isnan(out).any()
+
+
+@pytest.mark.parametrize("on", [True, False], ids=["one pool", "two pools"])
+def test_dense_matmul_agrees_with_numpy_in_either_design(on, monkeypatch):
+    from nn_core.kernels.numba_backend import dense
+
+    if on and not _jit.ONE_POOL:
+        pytest.skip("one pool is off here")
+    monkeypatch.setattr(dense, "ONE_POOL", on)
+    monkeypatch.setattr(dense, "ONE_POOL_SPLIT_MIN_MULTIPLY_ADDS", 0)
+    rng = np.random.default_rng(9)
+    for shape_a, shape_b in [((300, 40), (40, 7)), ((7, 300), (300, 40)), ((1, 5), (5, 3))]:
+        a, b = random(rng, shape_a, np.float32), random(rng, shape_b, np.float32)
+        with threads.limit(numba=2):
+            np.testing.assert_allclose(dense.matmul(a, b), a @ b, rtol=1e-5, atol=1e-5)
+            np.testing.assert_allclose(
+                dense.matmul(np.ascontiguousarray(a.T).T, b.T.copy().T), a @ b, rtol=1e-5, atol=1e-5
+            )
+
+
+def test_one_pool_can_be_turned_off_by_the_environment():
+    code = (
+        "import os; from nn_core.kernels.numba_backend import _jit;"
+        "print(_jit.ONE_POOL, _jit.PARALLEL_MIN_WORK, os.environ.get('GOMP_SPINCOUNT'))"
+    )
+    environment = {**os.environ, "NN_CORE_ONE_POOL": "0"}
+    environment.pop("GOMP_SPINCOUNT", None)
+    printed = subprocess.run(
+        [sys.executable, "-c", code], env=environment, check=True, capture_output=True, text=True
+    ).stdout.split()
+    assert printed == ["False", str(1 << 20), "3000"]
+
+
 # ------------------------------------------------------------------ convolution
 # (x shape, kernel shape (kh, kw, C, F), strides, padding (top, bottom, left, right))
 CONV_GEOMETRIES = [

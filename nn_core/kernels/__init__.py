@@ -48,6 +48,34 @@ def set_backend(name: str) -> None:
     global _active, _active_name
     _active = _load_backend(name)
     _active_name = name
+    _match_blas_threads(name)
+
+
+# OpenBLAS's thread count while the Numba backend runs its one pool, kept to give back to
+# the NumPy backend (None: nothing was changed).
+_blas_threads_before_one_pool: int | None = None
+
+
+def _match_blas_threads(name: str) -> None:
+    """With the Numba backend's one pool (``numba_backend._jit.ONE_POOL``) OpenBLAS runs on
+    one thread: Numba's threads run the products, one single-threaded OpenBLAS call each
+    (``numba_backend.products``). Capping OpenBLAS around each product instead costs more
+    than the product saves: setting its thread count back up reallocates its threads'
+    buffers, and 40 split products of 256x32 @ 32x784 took 14.0 ms that way against
+    4.1 ms with OpenBLAS left at one thread. The NumPy backend gets OpenBLAS's count back."""
+    global _blas_threads_before_one_pool
+    current = threads.get_blas_threads()
+    if current is None:
+        return
+    one_pool = (
+        name == "numba" and importlib.import_module(f"{__name__}.numba_backend._jit").ONE_POOL
+    )
+    if one_pool and current > 1:
+        _blas_threads_before_one_pool = current
+        threads.set_blas_threads(1)
+    elif not one_pool and _blas_threads_before_one_pool is not None:
+        threads.set_blas_threads(_blas_threads_before_one_pool)
+        _blas_threads_before_one_pool = None
 
 
 def backend_name() -> str:
@@ -83,3 +111,4 @@ def _select_at_import() -> None:
 
 _select_at_import()
 threads.apply_environment()
+_match_blas_threads(_active_name)  # (after NN_CORE_NUM_THREADS, which sets OpenBLAS's too)

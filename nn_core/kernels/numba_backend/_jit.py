@@ -22,13 +22,30 @@ from __future__ import annotations
 import os
 import types
 
-# After a parallel loop, libgomp's threads spin (300,000 iterations by default) before
-# they sleep; the matrix products that usually come next run on threads of their own
-# (see dense.matmul) and lose that core meanwhile. A shorter spin made the conv
-# autoencoder's batch 34 ms instead of 38 ms and changed the dense one by less than the
-# noise. Read when Numba starts its pool, so it is set before any kernel runs; a value
-# the user set is kept.
-os.environ.setdefault("GOMP_SPINCOUNT", "3000")
+from ... import threads
+
+# One thread pool (``products``): the matrix products run on Numba's threads, each thread
+# one single-threaded OpenBLAS call on its rows, so that OpenBLAS's own pool stays idle
+# and the element-wise kernels around the products can be parallel too. It needs the
+# 64-bit-integer CBLAS products of the OpenBLAS NumPy loaded (NumPy's wheels have them);
+# NN_CORE_ONE_POOL=0 turns it off (read here, once). Without it, products run on
+# OpenBLAS's threads and small element-wise kernels on one thread (the design until
+# 2026-12-07).
+ONE_POOL_VARIABLE = "NN_CORE_ONE_POOL"
+ONE_POOL = (
+    os.environ.get(ONE_POOL_VARIABLE, "1").strip() != "0"
+    and threads.blas_gemm_addresses() is not None
+)
+
+# How long libgomp's idle threads spin before they sleep (read when Numba starts its pool,
+# so it is set before any kernel runs; a value the user set is kept). With one pool,
+# libgomp's default (300,000 spins): a thread that sleeps between two parallel loops
+# takes a tenth of a millisecond to wake on the machine this was measured on, so short
+# loops only pay when the threads are still spinning. Without it, 3,000: then the
+# products run on OpenBLAS's threads, which lose their cores to spinning OpenMP threads
+# (the conv autoencoder's batch took 38 ms with the default, 34 ms with 3,000, in 2026-11).
+if not ONE_POOL:
+    os.environ.setdefault("GOMP_SPINCOUNT", "3000")
 
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
@@ -42,15 +59,15 @@ REDUCTION_CHUNKS = 8
 
 
 # Below this much work (array elements, or multiply-adds for a convolution) a parallel
-# kernel runs on the calling thread alone. Two reasons: waking the pool costs more than
-# it saves, and, on a machine with few cores, a parallel loop right after a multi-threaded
-# BLAS product fights with BLAS's idle spinning thread (see dense.matmul). Measured on the
-# classic autoencoder (2 cores): 1.78 ms per batch with its 200,704-element element-wise
-# ops on one thread and two-thread BLAS, 1.86 ms with the ops parallel and one-thread
-# BLAS, 3.4 ms with both parallel. At batch 1024 (802,816 elements) the dense model's
-# epoch took 0.53 s with these ops parallel, 0.34 s on one thread (both with two-thread
-# BLAS); the conv autoencoder's large maps (128x28x28x16 = 1.6 million) still gain.
-PARALLEL_MIN_WORK = 1 << 20
+# kernel runs on the calling thread alone: waking the pool costs more than it saves.
+# Without one pool the bar is high, because a parallel loop right after a multi-threaded
+# BLAS product fights with BLAS's idle spinning thread (see dense.matmul): on the classic
+# autoencoder (2 cores) 1.78 ms per batch with its 200,704-element element-wise ops on
+# one thread and two-thread BLAS, 3.4 ms with both parallel; at batch 1024 (802,816
+# elements) the dense model's epoch took 0.53 s with these ops parallel, 0.34 s on one
+# thread. With one pool nothing fights, and the bar is ONE_POOL_PARALLEL_MIN_WORK.
+ONE_POOL_PARALLEL_MIN_WORK = 1 << 14
+PARALLEL_MIN_WORK = ONE_POOL_PARALLEL_MIN_WORK if ONE_POOL else 1 << 20
 
 
 class ParallelKernel:

@@ -1,23 +1,28 @@
-"""Fully connected layer (Numba backend): the matrix products run in NumPy's BLAS, the
-bias add and the bias gradient in Numba.
+"""Fully connected layer (Numba backend): the matrix products run in OpenBLAS, the bias
+add and the bias gradient in Numba.
 
 Threads: on a 2-core machine, OpenBLAS's threads and Numba's parallel loops slow each
 other down badly when both pools take turns on the cores (each pool's idle threads spin
 for a while on the cores the other pool needs): the classic autoencoder's batch took
-3.4 ms with both pools busy against 1.8 ms with one. So one pool works at a time:
+3.4 ms with both pools busy against 1.8 ms with one. So one pool works at a time.
 
-* a dense layer's product runs with BLAS's own threads, and the element-wise kernels
-  around it run on one thread unless they are large (``_jit.PARALLEL_MIN_WORK``);
-* a product inside a convolution (``among_parallel_kernels``), whose other steps are
-  parallel Numba loops, runs with one BLAS thread per part, split by rows between the
-  calling thread and helper threads (one per extra Numba thread), when it has at least
-  SPLIT_MIN_MULTIPLY_ADDS multiply-adds. Each row is computed as in one single-threaded
-  call, so the split does not change it.
+* With one pool (``_jit.ONE_POOL``, the default where NumPy's OpenBLAS has the 64-bit
+  CBLAS products): every product from ONE_POOL_SPLIT_MIN_MULTIPLY_ADDS up runs on Numba's
+  threads, split by rows, each part one single-threaded OpenBLAS call
+  (``products.split_product``); smaller ones are one single-threaded call on the calling
+  thread. OpenBLAS's pool never runs, and the element-wise kernels are parallel from
+  ``_jit.PARALLEL_MIN_WORK`` (2^14) up.
+* Without it (NN_CORE_ONE_POOL=0, or another BLAS): a dense layer's product runs with
+  BLAS's own threads, and the element-wise kernels around it run on one thread unless
+  they are large (2^20); a product inside a convolution (``among_parallel_kernels``),
+  whose other steps are parallel Numba loops, runs with one BLAS thread per part, split
+  by rows between the calling thread and helper threads, from SPLIT_MIN_MULTIPLY_ADDS up.
 
-Splitting dense layers' products too was slower: the deep autoencoder's epoch (first
-layer 256x784 @ 784x128, 25.7 million multiply-adds) took 1.18 s with the split against
-0.84 s with two-thread BLAS, the dense model at batch 1024 0.53 s against 0.34 s
-(2 cores, median of 3, ``benchmarks.training``).
+Either way each row is computed as in one single-threaded call of the whole product, so
+the split does not change it (``products.ROW_ALIGNMENT``, ROW_ALIGNMENT). Splitting the
+dense layers' products with Python helper threads was slower than BLAS's own threads (the
+deep autoencoder's epoch 1.18 s against 0.84 s, 2 cores, ``benchmarks.training``): the
+helpers cost tens of microseconds a product, a Numba parallel loop a few.
 
 ``nn_core.threads`` and NN_CORE_NUM_THREADS set the thread counts.
 """
@@ -33,7 +38,8 @@ import numpy as np
 
 from ... import threads
 from ..numpy_backend.dense import matrix_product
-from ._jit import contiguous, jit
+from . import products
+from ._jit import ONE_POOL, contiguous, jit
 from .activations import relu_backward
 
 if TYPE_CHECKING:
@@ -43,6 +49,11 @@ if TYPE_CHECKING:
 # (25088, 144) @ (144, 8) went from 2.15 to 0.90 ms on 2 cores, (256, 784) @ (784, 32)
 # (6.4e6) did not gain.
 SPLIT_MIN_MULTIPLY_ADDS = 1 << 23
+
+# With one pool, products split over Numba's threads from this many multiply-adds up;
+# below, one single-threaded call (see ONE_POOL_SPLIT_MIN_MULTIPLY_ADDS's measurements in
+# docs/performance.md, "One thread pool").
+ONE_POOL_SPLIT_MIN_MULTIPLY_ADDS = 1 << 21
 
 _helpers: ThreadPoolExecutor | None = None
 _helpers_lock = threading.Lock()
@@ -65,9 +76,11 @@ def matmul(
 ) -> np.ndarray:
     """a @ b for 2-D a (M, K) and b (K, N) -> (M, N), written into ``out`` when given.
 
-    One BLAS call with BLAS's own threads, unless ``among_parallel_kernels``
-    (convolutions, whose other steps are parallel Numba loops): then one BLAS thread
-    per part, split by rows from SPLIT_MIN_MULTIPLY_ADDS up (module docstring).
+    With one pool: split by rows over Numba's threads from ONE_POOL_SPLIT_MIN_MULTIPLY_ADDS
+    up, else one single-threaded BLAS call. Without: one BLAS call with BLAS's own
+    threads, unless ``among_parallel_kernels`` (convolutions, whose other steps are
+    parallel Numba loops): then one BLAS thread per part, split by rows from
+    SPLIT_MIN_MULTIPLY_ADDS up (module docstring).
     """
     rows, inner = a.shape
     columns = b.shape[1]
@@ -77,9 +90,17 @@ def matmul(
             return product
         out[...] = product
         return out
+    parts = threads.get_numba_threads() or 1
+    if ONE_POOL and parts > 1:
+        if out is None:
+            out = np.empty((rows, columns), dtype=np.result_type(a, b))
+        large = rows * inner * columns >= ONE_POOL_SPLIT_MIN_MULTIPLY_ADDS
+        if large and products.split_product(a, b, out):
+            return out
+        with threads.at_most_blas_threads(1):
+            return np.matmul(a, b, out=out)
     if not among_parallel_kernels:
         return np.matmul(a, b, out=out)
-    parts = threads.get_numba_threads() or 1
     with threads.at_most_blas_threads(1):
         too_small = rows < 2 * parts * ROW_ALIGNMENT
         if parts < 2 or too_small or rows * inner * columns < SPLIT_MIN_MULTIPLY_ADDS:
