@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from nn_core import threads
+from nn_core import kernels, threads
 
 GEMM_PEAK_SIZE = 2048
 _NN_CORE_SPINCOUNT = "3000"  # the default nn_core's Numba backend sets
@@ -54,6 +54,9 @@ def thread_counts(torch, count: int, numba_count: int | None):
         torch.set_num_threads(count)
     try:
         with threads.limit(blas=count, numba=numba_count):
+            # The active backend sets OpenBLAS as it runs (one thread for the Numba
+            # backend's one pool, see nn_core.kernels._match_blas_threads).
+            kernels.set_backend(kernels.backend_name())
             yield
     finally:
         if torch is not None:

@@ -333,3 +333,36 @@ def test_step_profile_times_each_kernel_of_a_step_and_unwraps_them(capsys):
     assert float(rows["adadelta_update"][0]) == 4
     assert all(float(values[-2]) >= 0 for values in rows.values())
     assert {name: getattr(backend, name) for name in backend.__all__} == originals
+
+
+@pytest.mark.skipif(importlib.util.find_spec("numba") is None, reason="needs Numba")
+def test_one_pool_child_reports_every_layer_mode_of_its_side(capsys):
+    from benchmarks import one_pool
+    from nn_core.kernels.numba_backend import _jit
+
+    assert one_pool.main(["--child", "--part", "layer", "--rounds", "1"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    expected = [m for m in one_pool.LAYER_MODES if _jit.ONE_POOL or not m.startswith("split")]
+    assert list(result) == ["layer"] and list(result["layer"]) == expected
+    assert all(milliseconds > 0 for milliseconds in result["layer"].values())
+
+
+def test_one_pool_report_gives_each_side_and_the_ratio():
+    from benchmarks import one_pool
+
+    runs = {
+        "two pools": [
+            {"epoch": {"dense": 0.4}},
+            {"epoch": {"dense": 0.6}},
+            {"epoch": {"dense": 0.5}},
+        ],
+        "one pool": [
+            {"epoch": {"dense": 0.2}},
+            {"epoch": {"dense": 0.3}},
+            {"epoch": {"dense": 0.25}},
+        ],
+    }
+    lines = one_pool.report(runs, 3).splitlines()
+    assert lines[0].startswith("3 process pairs")
+    name, two, one, ratio = lines[-1].split()
+    assert name == "dense" and (float(two), float(one), float(ratio)) == (0.5, 0.25, 2.0)
