@@ -4,7 +4,7 @@ add and the bias gradient in Numba.
 Threads: on a 2-core machine, OpenBLAS's threads and Numba's parallel loops slow each
 other down badly when both pools take turns on the cores (each pool's idle threads spin
 for a while on the cores the other pool needs): the classic autoencoder's batch took
-3.4 ms with both pools busy against 1.8 ms with one. So one pool works at a time.
+3.4 ms with both pools busy against 1.8 ms with one. Two designs keep them apart:
 
 * With one pool (``_jit.ONE_POOL``, the default where NumPy's OpenBLAS has the 64-bit
   CBLAS products): every product from ONE_POOL_SPLIT_MIN_MULTIPLY_ADDS up runs on Numba's
