@@ -95,12 +95,7 @@ class _Blas:
             setter.argtypes, setter.restype = [ctypes.c_int], None
             getter.argtypes, getter.restype = [], ctypes.c_int
             self.path, self.reason, self._set, self._get = path, None, setter, getter
-            gemms = {dtype: _first_symbol(library, names) for dtype, names in _GEMM_SYMBOLS.items()}
-            if all(gemm is not None for gemm in gemms.values()):
-                self.gemm_addresses = {
-                    dtype: int(ctypes.cast(gemm, ctypes.c_void_p).value)
-                    for dtype, gemm in gemms.items()
-                }
+            self.gemm_addresses = _gemm_addresses(library)
             return
 
     @property
@@ -113,6 +108,18 @@ class _Blas:
     def set(self, count: int) -> None:
         if self._set is not None:
             self._set(int(count))
+
+
+def _gemm_addresses(library) -> dict[str, int] | None:
+    """Addresses of ``library``'s 64-bit-integer cblas_sgemm and cblas_dgemm, or None."""
+    addresses = {}
+    for dtype, names in _GEMM_SYMBOLS.items():
+        function = _first_symbol(library, names)
+        address = None if function is None else ctypes.cast(function, ctypes.c_void_p).value
+        if address is None:
+            return None
+        addresses[dtype] = int(address)
+    return addresses
 
 
 def _first_symbol(library, names):

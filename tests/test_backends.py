@@ -1073,6 +1073,35 @@ def test_thread_count_environment_variable_sets_both_pools():
     assert result.returncode != 0 and "NN_CORE_NUM_THREADS" in result.stderr
 
 
+def test_one_pool_holds_openblas_at_one_thread_and_gives_the_numpy_backend_its_count():
+    if not _jit.ONE_POOL:
+        pytest.skip("one pool is off here")
+    code = (
+        "import nn_core; from nn_core import kernels, threads;"
+        "a = threads.get_blas_threads(); kernels.set_backend('numpy');"
+        "b = threads.get_blas_threads(); kernels.set_backend('numba');"
+        "print(a, b, threads.get_blas_threads())"
+    )
+    result = _run_python(code, NN_CORE_BACKEND="numba", NN_CORE_NUM_THREADS="2")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["1", "2", "1"]
+
+
+def test_gemm_addresses_need_both_cblas_products():
+    from types import SimpleNamespace
+
+    assert threads._gemm_addresses(SimpleNamespace()) is None
+    if threads.info()["blas_library"] and _jit.ONE_POOL:
+        import ctypes
+
+        library = ctypes.CDLL(threads.info()["blas_library"])
+        only_single = SimpleNamespace(scipy_cblas_sgemm64_=library.scipy_cblas_sgemm64_)
+        assert threads._gemm_addresses(only_single) is None  # no dgemm: no one pool
+        addresses = threads.blas_gemm_addresses()
+        assert set(addresses) == {"float32", "float64"}
+        assert all(isinstance(a, int) and a > 0 for a in addresses.values())
+
+
 def test_training_on_the_numba_backend_is_deterministic(numba_backend):
     def train():
         model = nn_core.Sequential(
