@@ -370,6 +370,12 @@ def test_split_product_declines_what_blas_cannot_take():
     assert not products.split_product(a[:, :0], b[:0], out)  # empty product
     ints = np.ones((64, 8), np.int64), np.ones((8, 5), np.int64), np.empty((64, 5), np.int64)
     assert not products.split_product(*ints)
+    square = random(rng, (64, 64), np.float32)
+    assert not products.split_product(square, square, square)  # out overlaps the inputs
+    with pytest.raises(ValueError, match="does not give out's shape"):
+        products.split_product(a, b, np.empty((64, 6), np.float32))
+    with pytest.raises(ValueError, match="does not give out's shape"):
+        products.split_product(a, a, np.empty((64, 8), np.float32))
     assert np.isnan(out).all()  # nothing was computed into it
     assert products.split_product(a, b, out) and not np.isnan(out).any()
 

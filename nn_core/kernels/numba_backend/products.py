@@ -8,9 +8,9 @@ a product can use Numba's threads without fighting it (``_jit.ONE_POOL``).
 
 Why: on a 2-core machine, two pools that take turns on the cores slow each other down
 (each one's idle threads spin on the cores the other needs). The dense decoder's forward
-(40 batches of 256x32 @ 32x784, then the sigmoid of the 200,704 results) took 11.4 ms
-with the product on OpenBLAS's two threads and the sigmoid on one, 19.7 ms (libgomp
-spinning 3,000 times) to 340 ms (300,000 times) with both parallel, and 7.3 ms with the
+(40 batches of 256x32 @ 32x784, then the sigmoid of the 200,704 results) took 11.1 ms
+with the product on OpenBLAS's two threads and the sigmoid on one, 19.4 ms (libgomp
+spinning 3,000 times) to 339 ms (300,000 times) with both parallel, and 8.4 ms with the
 product split here and the sigmoid parallel (``python -m benchmarks.one_pool``).
 
 How the call is made: the address of the CBLAS function is looked up in the OpenBLAS
@@ -40,11 +40,13 @@ _TRANSPOSE = np.int32(112)
 
 # Rows of a split start at multiples of this: OpenBLAS computes the rows of a row-major
 # C = A @ B in blocks of its kernel's unroll (the N unroll of the column-major call it
-# makes: 4 to 16 on x86-64 CPUs) and a last, partial block with another kernel, whose
-# sums can round differently; 32, a multiple of each, keeps every row in the same block
-# as in one call of the whole product (tests/test_backends.py checks it bit for bit).
-# 96, which also covers 12- and 24-row unrolls, would split a batch of 256 into 96 + 160
-# rows instead of 128 + 128.
+# makes: 2 to 16 in its x86-64 kernels) and a last, partial block with another kernel,
+# whose sums can round differently; 32, a multiple of each, keeps every row in the same
+# block as in one call of the whole product (tests/test_backends.py checks it bit for
+# bit). 96, which also covers 12- and 24-row unrolls, would split a batch of 256 into
+# 96 + 160 rows instead of 128 + 128; where a kernel has such an unroll, results may
+# differ in the last bits between thread counts (the same thread count gives the same
+# bits, the guarantee nn_core makes).
 ROW_ALIGNMENT = 32
 
 _LINK_NAMES = {"float32": "nn_core_cblas_sgemm64", "float64": "nn_core_cblas_dgemm64"}
@@ -129,12 +131,24 @@ def split_product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> bool:
 
     Returns False, computing nothing, where this cannot run: one pool off, another dtype
     than float32/float64 or mixed dtypes, strides BLAS cannot take, an ``out`` that is not
-    C-contiguous, or an empty product (the caller then uses NumPy).
+    C-contiguous or may overlap a or b, or an empty product (the caller then uses NumPy).
+    Raises ValueError for shapes that do not chain (OpenBLAS would write past ``out``).
     """
+    if (
+        a.ndim != 2
+        or b.ndim != 2
+        or a.shape[1] != b.shape[0]
+        or out.shape != (a.shape[0], b.shape[1])
+    ):
+        raise ValueError(
+            f"split_product: a {a.shape} @ b {b.shape} does not give out's shape {out.shape}"
+        )
     dtype = out.dtype
     if not ONE_POOL or dtype.name not in _LINK_NAMES or a.dtype != dtype or b.dtype != dtype:
         return False
     if not out.flags.c_contiguous or a.size == 0 or b.size == 0 or out.size == 0:
+        return False
+    if np.may_share_memory(out, a) or np.may_share_memory(out, b):
         return False
     a_layout, b_layout = _blas_layout(a), _blas_layout(b)
     if a_layout is None or b_layout is None:
