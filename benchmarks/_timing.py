@@ -118,6 +118,20 @@ def time_alternating(
     return samples
 
 
+def keeping_blas_threads(function: Callable[[], object], count: int) -> Callable[[], object]:
+    """``function``, first setting OpenBLAS to ``count`` threads where it has another
+    count: implementations that need different counts (the NumPy backend OpenBLAS's own,
+    the Numba backend's one pool one) can take turns in ``time_alternating``, the switch
+    falling in each sample's untimed settle calls."""
+
+    def run():
+        if threads.get_blas_threads() not in (None, count):
+            threads.set_blas_threads(count)
+        return function()
+
+    return run
+
+
 def median(values) -> float:
     return float(statistics.median(values))
 

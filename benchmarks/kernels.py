@@ -113,14 +113,31 @@ FAMILIES = {
 
 
 # ---------------------------------------------------------------------------- running
-def run_case(case, implementations, backends, torch, repeats, target_seconds, settle_seconds):
-    """Result rows (one per implementation that has this op) for one case."""
+def blas_threads(backends, thread_count) -> dict[str, int]:
+    """OpenBLAS's thread count for each of our backends, as it runs in training: the NumPy
+    backend ``thread_count``, the Numba backend one with its one pool (its products run
+    on Numba's threads), else ``thread_count``."""
+    counts = {"numpy": thread_count}
+    if "numba" in backends:
+        from nn_core.kernels.numba_backend import _jit
+
+        counts["numba"] = 1 if _jit.ONE_POOL else thread_count
+    return counts
+
+
+def run_case(
+    case, implementations, backends, torch, repeats, target_seconds, settle_seconds, blas=None
+):
+    """Result rows (one per implementation that has this op) for one case. ``blas``:
+    implementation -> the OpenBLAS thread count it runs with (``blas_threads``)."""
     arrays = case.setup()
     functions, first_call = {}, {}
     for impl in implementations:
         function = case.make(impl, arrays)
         if function is None:
             continue
+        if blas and impl in blas:
+            function = _timing.keeping_blas_threads(function, blas[impl])
         start = time.perf_counter()
         function()  # Numba compiles (or loads from its cache) here
         first_call[impl] = time.perf_counter() - start
@@ -259,7 +276,14 @@ def _run(arguments, torch, thread_count):
     for family in arguments.families:
         for case in FAMILIES[family](shapes[family], rng, backends, torch):
             rows = run_case(
-                case, implementations, backends, torch, repeats, target_seconds, settle_seconds
+                case,
+                implementations,
+                backends,
+                torch,
+                repeats,
+                target_seconds,
+                settle_seconds,
+                blas_threads(backends, thread_count),
             )
             for row in rows:
                 print(

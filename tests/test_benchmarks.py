@@ -366,3 +366,18 @@ def test_one_pool_report_gives_each_side_and_the_ratio():
     assert lines[0].startswith("3 process pairs")
     name, two, one, ratio = lines[-1].split()
     assert name == "dense" and (float(two), float(one), float(ratio)) == (0.5, 0.25, 2.0)
+
+
+def test_keeping_blas_threads_sets_the_count_before_each_call():
+    from nn_core import threads
+
+    if threads.get_blas_threads() is None:
+        pytest.skip(threads.info()["blas_unavailable_reason"])
+    seen = []
+    one = training._timing.keeping_blas_threads(lambda: seen.append(threads.get_blas_threads()), 1)
+    two = training._timing.keeping_blas_threads(lambda: seen.append(threads.get_blas_threads()), 2)
+    with threads.limit(blas=2):
+        one()
+        two()
+        one()
+    assert seen == [1, 2, 1]
