@@ -33,10 +33,9 @@ import numpy as np
 from ... import threads
 from ..numpy_backend.conv import _check_grad_shape, conv_output_size, same_padding
 from . import conv_nine_taps, conv_planes
-from ._jit import ONE_POOL, REDUCTION_CHUNKS, REDUCTION_FASTMATH, chunk_start, contiguous, jit
+from ._jit import REDUCTION_CHUNKS, REDUCTION_FASTMATH, chunk_start, contiguous, jit
 from .activations import _relu
 from .dense import SPLIT_MIN_MULTIPLY_ADDS, matmul, run_in_parts
-from .products import split_product
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -169,13 +168,18 @@ class _PatchChunks:
 def _for_each_chunk(chunks, work, multiply_adds):
     """Call work(chunk) for every chunk in range(chunks), with one BLAS thread each.
 
-    With one pool (``_jit.ONE_POOL``) the calling thread does them in order, each chunk's
-    product split over Numba's threads (``_chunk_product``). Without, from
-    SPLIT_MIN_MULTIPLY_ADDS up, the chunks are split into contiguous runs, one per Numba
-    thread (the calling thread and the matrix products' helper threads; NumPy's copies and
-    BLAS release the GIL); below it the calling thread does them all.
+    From SPLIT_MIN_MULTIPLY_ADDS up, the chunks are split into contiguous runs, one per
+    Numba thread (the calling thread and the matrix products' helper threads; NumPy's
+    copies and BLAS release the GIL); below it the calling thread does them all. With one
+    pool too (``_jit.ONE_POOL``): doing the chunks in order on the calling thread, each
+    chunk's product split over Numba's threads, left their im2col copies on one thread and
+    made the GEMM maps 2 to 5 times slower (14x14x32 -> 8 forward 16.9 ms against 4.1,
+    batch 128, ``python -m benchmarks.conv_strategies --threads 2``); with the helpers,
+    one pool and two pools are level on them (14x14x32 -> 64 forward 11.8 against 12.2 ms,
+    kernel gradient 12.2 against 11.5, three process pairs), and the input gradient, whose
+    product ``matmul`` splits, is 1.4 to 1.7 times faster with one pool.
     """
-    parts = 1 if ONE_POOL else min(threads.get_numba_threads() or 1, chunks)
+    parts = min(threads.get_numba_threads() or 1, chunks)
 
     def run(first, stop):
         for chunk in range(first, stop):
@@ -186,16 +190,6 @@ def _for_each_chunk(chunks, work, multiply_adds):
             run(0, chunks)
         else:
             run_in_parts(chunks, parts, run)
-
-
-def _chunk_product(a, b, out, multiply_adds):
-    """out = a @ b for one chunk of a GEMM convolution (inside ``_for_each_chunk``, which
-    caps BLAS at one thread): with one pool and a convolution of SPLIT_MIN_MULTIPLY_ADDS
-    or more, split over Numba's threads; else one single-threaded BLAS call."""
-    large = multiply_adds >= SPLIT_MIN_MULTIPLY_ADDS
-    if ONE_POOL and large and (threads.get_numba_threads() or 1) > 1 and split_product(a, b, out):
-        return
-    np.matmul(a, b, out=out)
 
 
 @jit(parallel=True)
@@ -583,7 +577,7 @@ def _forward_without_planes(x, kernel, bias, strides, padding, strategy, multipl
         z = np.empty((x.shape[0] * out_h * out_w, filters), dtype=x.dtype)
 
         def multiply(chunk):
-            _chunk_product(chunks.patches(chunk), weights, z[chunks.rows(chunk)], multiply_adds)
+            np.matmul(chunks.patches(chunk), weights, out=z[chunks.rows(chunk)])
 
         if z.size:
             _for_each_chunk(chunks.count, multiply, multiply_adds)
@@ -711,8 +705,7 @@ def conv2d_backward_kernel(
         partial = np.zeros((chunks.count, chunks.patch_size, filters), dtype=x.dtype)
 
         def multiply(chunk):
-            patches_t = chunks.patches(chunk).T
-            _chunk_product(patches_t, grad_rows[chunks.rows(chunk)], partial[chunk], multiply_adds)
+            np.matmul(chunks.patches(chunk).T, grad_rows[chunks.rows(chunk)], out=partial[chunk])
 
         grad_kernel = np.zeros((kernel_h, kernel_w, channels, filters), dtype=x.dtype)
         if grad_z.size:
