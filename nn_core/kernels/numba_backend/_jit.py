@@ -39,11 +39,12 @@ ONE_POOL = (
 
 # How long libgomp's idle threads spin before they sleep (read when Numba starts its pool,
 # so it is set before any kernel runs; a value the user set is kept). With one pool,
-# libgomp's default (300,000 spins): a thread that sleeps between two parallel loops
-# takes a tenth of a millisecond to wake on the machine this was measured on, so short
-# loops only pay when the threads are still spinning. Without it, 3,000: then the
-# products run on OpenBLAS's threads, which lose their cores to spinning OpenMP threads
-# (the conv autoencoder's batch took 38 ms with the default, 34 ms with 3,000, in 2026-11).
+# libgomp's default (300,000 spins), so that Numba's threads are still running when the
+# next parallel loop starts (a short loop after the threads have idled loses on the
+# machine this was measured on: docs/performance.md, "One thread pool"). Without it,
+# 3,000: then the products run on OpenBLAS's threads, which lose their cores to spinning
+# OpenMP threads (the conv autoencoder's batch took 38 ms with the default, 34 ms with
+# 3,000).
 if not ONE_POOL:
     os.environ.setdefault("GOMP_SPINCOUNT", "3000")
 
@@ -65,7 +66,8 @@ REDUCTION_CHUNKS = 8
 # autoencoder (2 cores) 1.78 ms per batch with its 200,704-element element-wise ops on
 # one thread and two-thread BLAS, 3.4 ms with both parallel; at batch 1024 (802,816
 # elements) the dense model's epoch took 0.53 s with these ops parallel, 0.34 s on one
-# thread. With one pool nothing fights, and the bar is ONE_POOL_PARALLEL_MIN_WORK.
+# thread. With one pool nothing fights, and the bar is ONE_POOL_PARALLEL_MIN_WORK (2^14,
+# 2^16 and 2^18 measured in docs/performance.md, "One thread pool").
 ONE_POOL_PARALLEL_MIN_WORK = 1 << 14
 PARALLEL_MIN_WORK = ONE_POOL_PARALLEL_MIN_WORK if ONE_POOL else 1 << 20
 

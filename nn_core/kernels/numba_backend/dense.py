@@ -51,8 +51,8 @@ if TYPE_CHECKING:
 SPLIT_MIN_MULTIPLY_ADDS = 1 << 23
 
 # With one pool, products split over Numba's threads from this many multiply-adds up;
-# below, one single-threaded call (see ONE_POOL_SPLIT_MIN_MULTIPLY_ADDS's measurements in
-# docs/performance.md, "One thread pool").
+# below, one single-threaded call (2^19 and 2^18 were slower on the dense model at batch
+# 32 and the deep one: docs/performance.md, "One thread pool").
 ONE_POOL_SPLIT_MIN_MULTIPLY_ADDS = 1 << 21
 
 _helpers: ThreadPoolExecutor | None = None
