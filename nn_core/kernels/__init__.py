@@ -60,9 +60,10 @@ def _match_blas_threads(name: str) -> None:
     """With the Numba backend's one pool (``numba_backend._jit.ONE_POOL``) OpenBLAS runs on
     one thread: Numba's threads run the products, one single-threaded OpenBLAS call each
     (``numba_backend.products``). Capping OpenBLAS around each product instead costs more
-    than the product saves: setting its thread count back up reallocates its threads'
-    buffers, and 40 split products of 256x32 @ 32x784 took 14.0 ms that way against
-    4.1 ms with OpenBLAS left at one thread. The NumPy backend gets OpenBLAS's count back."""
+    than the product saves: 40 split products of 256x32 @ 32x784 took 14.0 ms that way
+    against 4.1 ms with OpenBLAS left at one thread (OpenBLAS reallocates its threads'
+    buffers when its count changes, which we take to be the cause). The NumPy backend
+    gets OpenBLAS's count back."""
     global _blas_threads_before_one_pool
     current = threads.get_blas_threads()
     if current is None:
