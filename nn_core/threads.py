@@ -258,16 +258,20 @@ def info() -> dict:
     """Current thread counts and where they come from.
 
     Keys: ``blas`` and ``numba`` (int, or None when unavailable), ``blas_library`` (path or
-    None), ``blas_unavailable_reason`` (None when BLAS control works), ``cpu_count``.
+    None), ``blas_unavailable_reason`` (None when BLAS control works), ``cpu_count``, and
+    ``one_pool``: whether the Numba backend runs its products on Numba's threads
+    (``kernels.numba_backend.products``; None while that backend is not loaded).
     """
     blas = _blas_handle()
     numba_loaded = "numba" in sys.modules
+    numba_jit = sys.modules.get("nn_core.kernels.numba_backend._jit")
     return {
         "blas": blas.get(),
         "numba": get_numba_threads() if numba_loaded else None,
         "blas_library": blas.path,
         "blas_unavailable_reason": blas.reason,
         "cpu_count": os.cpu_count(),
+        "one_pool": None if numba_jit is None else bool(numba_jit.ONE_POOL),
     }
 
 

@@ -409,6 +409,12 @@ def test_one_pool_can_be_turned_off_by_the_environment():
         [sys.executable, "-c", code], env=environment, check=True, capture_output=True, text=True
     ).stdout.split()
     assert printed == ["False", str(1 << 20), "3000"]
+    code = "from nn_core import threads; print(threads.info()['one_pool'])"
+    printed = subprocess.run(
+        [sys.executable, "-c", code], env={**environment, "NN_CORE_BACKEND": "numpy"},
+        check=True, capture_output=True, text=True,
+    ).stdout.split()  # fmt: skip
+    assert printed == ["None"]  # the Numba backend not loaded
 
 
 # ------------------------------------------------------------------ convolution
@@ -1091,6 +1097,7 @@ def test_one_pool_holds_openblas_at_one_thread_and_gives_the_numpy_backend_its_c
     result = _run_python(code, NN_CORE_BACKEND="numba", NN_CORE_NUM_THREADS="2")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["1", "2", "1"]
+    assert threads.info()["one_pool"] is True
 
 
 def test_gemm_addresses_need_both_cblas_products():
