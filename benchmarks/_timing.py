@@ -118,6 +118,17 @@ def time_alternating(
     return samples
 
 
+def backend_blas_threads(backend: str, count: int | None) -> int | None:
+    """OpenBLAS's thread count as ``backend`` trains with it, ``count`` threads per pool
+    (None: as they are): one for the Numba backend with its one pool (its products run on
+    Numba's threads, see nn_core.kernels._match_blas_threads), else ``count``."""
+    if backend == "numba":
+        from nn_core.kernels.numba_backend import _jit
+
+        return 1 if _jit.ONE_POOL else count
+    return count
+
+
 def keeping_blas_threads(function: Callable[[], object], count: int) -> Callable[[], object]:
     """``function``, first setting OpenBLAS to ``count`` threads where it has another
     count: implementations that need different counts (the NumPy backend OpenBLAS's own,

@@ -24,8 +24,9 @@ import numpy as np
 from nn_core import threads
 from nn_core.kernels import numba_backend as fast
 from nn_core.kernels import numpy_backend as reference
-from nn_core.kernels.numba_backend import _jit as fast_jit
 from nn_core.kernels.numba_backend import conv
+
+from . import _timing
 
 # (name, H, W, C, F, padding): the autoencoder's layers, then wider ones around the limits
 # of the plane loops (conv.PLANES_MAX_CHANNELS_TIMES_FILTERS and
@@ -82,12 +83,6 @@ def main(argv=None):
     return _measure(arguments)
 
 
-def _blas_as_the_numba_backend_runs(count):
-    """OpenBLAS's thread count as the Numba backend sets it: one with its one pool (its
-    products run on Numba's threads), else ``count``."""
-    return threads.limit(blas=1 if fast_jit.ONE_POOL else count)
-
-
 def _measure(arguments):
     rng = np.random.default_rng(0)
     chosen = conv._strategy
@@ -123,7 +118,9 @@ def _measure(arguments):
                     conv._strategy = (
                         chosen if strategy == "chosen" else (lambda *args, use=strategy: use)
                     )
-                    with _blas_as_the_numba_backend_runs(arguments.threads):
+                    with threads.limit(
+                        blas=_timing.backend_blas_threads("numba", arguments.threads)
+                    ):
                         row[strategy] = milliseconds(partial(getattr(fast, op), *op_arguments))
                 conv._strategy = chosen
                 with threads.limit(blas=arguments.threads):  # as the NumPy backend runs

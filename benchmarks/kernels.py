@@ -114,15 +114,8 @@ FAMILIES = {
 
 # ---------------------------------------------------------------------------- running
 def blas_threads(backends, thread_count) -> dict[str, int]:
-    """OpenBLAS's thread count for each of our backends, as it runs in training: the NumPy
-    backend ``thread_count``, the Numba backend one with its one pool (its products run
-    on Numba's threads), else ``thread_count``."""
-    counts = {"numpy": thread_count}
-    if "numba" in backends:
-        from nn_core.kernels.numba_backend import _jit
-
-        counts["numba"] = 1 if _jit.ONE_POOL else thread_count
-    return counts
+    """OpenBLAS's thread count for each of our backends, as it runs in training."""
+    return {name: _timing.backend_blas_threads(name, thread_count) for name in backends}
 
 
 def run_case(
@@ -273,6 +266,7 @@ def _run(arguments, torch, thread_count):
     )
     shapes = shape_table(arguments.quick, arguments.batch)
     results = []
+    blas = blas_threads(backends, thread_count)
     for family in arguments.families:
         for case in FAMILIES[family](shapes[family], rng, backends, torch):
             rows = run_case(
@@ -283,7 +277,7 @@ def _run(arguments, torch, thread_count):
                 repeats,
                 target_seconds,
                 settle_seconds,
-                blas_threads(backends, thread_count),
+                blas,
             )
             for row in rows:
                 print(

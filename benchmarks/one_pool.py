@@ -65,7 +65,7 @@ def layer_times(rounds: int) -> dict[str, float]:
         with threads.limit(blas=blas_threads):
             for _ in range(LAYER_BATCHES):
                 if mode.startswith("split"):
-                    products.split_product(codes, kernel, z)
+                    products.split_product(codes, kernel, z, 2)
                 else:
                     np.matmul(codes, kernel, out=z)
                 if mode != "product alone":

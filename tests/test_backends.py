@@ -340,7 +340,7 @@ def test_split_products_are_the_single_threaded_product_bit_for_bit(rows, layout
     for parts in (1, 2, 3):
         out = np.full((rows, 19), np.nan, dtype)
         with threads.limit(numba=parts):
-            assert products.split_product(a, b, out)
+            assert products.split_product(a, b, out, parts)
         assert_exact(out, expected)
 
 
@@ -364,20 +364,20 @@ def test_split_product_declines_what_blas_cannot_take():
     rng = np.random.default_rng(3)
     a, b = random(rng, (64, 8), np.float32), random(rng, (8, 5), np.float32)
     out = np.full((64, 5), np.nan, np.float32)
-    assert not products.split_product(a.astype(np.float64), b, out)  # mixed dtypes
-    assert not products.split_product(a[:, ::2], b[::2], out)  # strided columns
-    assert not products.split_product(a, b, np.empty((5, 64), np.float32).T)  # out not C
-    assert not products.split_product(a[:, :0], b[:0], out)  # empty product
+    assert not products.split_product(a.astype(np.float64), b, out, 2)  # mixed dtypes
+    assert not products.split_product(a[:, ::2], b[::2], out, 2)  # strided columns
+    assert not products.split_product(a, b, np.empty((5, 64), np.float32).T, 2)  # out not C
+    assert not products.split_product(a[:, :0], b[:0], out, 2)  # empty product
     ints = np.ones((64, 8), np.int64), np.ones((8, 5), np.int64), np.empty((64, 5), np.int64)
-    assert not products.split_product(*ints)
+    assert not products.split_product(*ints, 2)
     square = random(rng, (64, 64), np.float32)
-    assert not products.split_product(square, square, square)  # out overlaps the inputs
+    assert not products.split_product(square, square, square, 2)  # out overlaps the inputs
     with pytest.raises(ValueError, match="does not give out's shape"):
-        products.split_product(a, b, np.empty((64, 6), np.float32))
+        products.split_product(a, b, np.empty((64, 6), np.float32), 2)
     with pytest.raises(ValueError, match="does not give out's shape"):
-        products.split_product(a, a, np.empty((64, 8), np.float32))
+        products.split_product(a, a, np.empty((64, 8), np.float32), 2)
     assert np.isnan(out).all()  # nothing was computed into it
-    assert products.split_product(a, b, out) and not np.isnan(out).any()
+    assert products.split_product(a, b, out, 2) and not np.isnan(out).any()
 
 
 @pytest.mark.parametrize("on", [True, False], ids=["one pool", "two pools"])

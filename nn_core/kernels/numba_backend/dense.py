@@ -95,7 +95,7 @@ def matmul(
         if out is None:
             out = np.empty((rows, columns), dtype=np.result_type(a, b))
         large = rows * inner * columns >= ONE_POOL_SPLIT_MIN_MULTIPLY_ADDS
-        if large and products.split_product(a, b, out):
+        if large and products.split_product(a, b, out, parts):
             return out
         with threads.at_most_blas_threads(1):
             return np.matmul(a, b, out=out)

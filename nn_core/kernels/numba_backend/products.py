@@ -1,8 +1,9 @@
 """Matrix products on Numba's threads: one thread pool for products and element-wise work.
 
-``split_product(a, b, out)`` computes out = a @ b with the rows of out split into one
-contiguous range per Numba thread, each range one single-threaded call of OpenBLAS's
-``cblas_sgemm`` (``cblas_dgemm`` for float64) made from inside a parallel Numba loop.
+``split_product(a, b, out, parts)`` computes out = a @ b with the rows of out split into
+``parts`` contiguous ranges, one per Numba thread, each range one single-threaded call of
+OpenBLAS's ``cblas_sgemm`` (``cblas_dgemm`` for float64) made from inside a parallel
+Numba loop.
 OpenBLAS's own thread pool then never runs, and the element-wise kernels before and after
 a product can use Numba's threads without fighting it (``_jit.ONE_POOL``).
 
@@ -125,9 +126,10 @@ def row_bounds(rows: int, parts: int) -> np.ndarray:
     return np.array([*bounds, rows], dtype=np.int64)
 
 
-def split_product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> bool:
-    """out (M, N) = a (M, K) @ b (K, N) on Numba's threads, one single-threaded OpenBLAS
-    call per thread on its rows; OpenBLAS's own threads are capped at one meanwhile.
+def split_product(a: np.ndarray, b: np.ndarray, out: np.ndarray, parts: int) -> bool:
+    """out (M, N) = a (M, K) @ b (K, N) in ``parts`` row ranges (Numba's thread count, which
+    the caller has at hand), one single-threaded OpenBLAS call per range on Numba's
+    threads; OpenBLAS's own threads are capped at one meanwhile.
 
     Returns False, computing nothing, where this cannot run: one pool off, another dtype
     than float32/float64 or mixed dtypes, strides BLAS cannot take, an ``out`` that is not
@@ -146,14 +148,14 @@ def split_product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> bool:
     dtype = out.dtype
     if not ONE_POOL or dtype.name not in _LINK_NAMES or a.dtype != dtype or b.dtype != dtype:
         return False
-    if not out.flags.c_contiguous or a.size == 0 or b.size == 0 or out.size == 0:
+    if not out.flags.c_contiguous or a.size == 0 or b.size == 0:  # (then out has no rows too)
         return False
     if np.may_share_memory(out, a) or np.may_share_memory(out, b):
         return False
     a_layout, b_layout = _blas_layout(a), _blas_layout(b)
     if a_layout is None or b_layout is None:
         return False
-    bounds = row_bounds(a.shape[0], numba.get_num_threads())
+    bounds = row_bounds(a.shape[0], parts)
     kernel = _split_float32 if dtype == np.float32 else _split_float64
     with threads.at_most_blas_threads(1):
         kernel(a, b, out, bounds, *a_layout, *b_layout)
