@@ -994,6 +994,27 @@ def test_every_layer_passes_a_gradient_check_on_the_numba_backend(name, numba_ba
     assert max(errors.values()) < 1e-6, errors
 
 
+def test_dense_gradients_through_split_products_pass_a_gradient_check(numba_backend, monkeypatch):
+    # The layer examples are too small for the split (ONE_POOL_SPLIT_MIN_MULTIPLY_ADDS):
+    # here every product of the forward and backward pass goes through it, in float64.
+    from nn_core.kernels.numba_backend import dense, products
+
+    if not _jit.ONE_POOL:
+        pytest.skip("one pool is off here")
+    monkeypatch.setattr(dense, "ONE_POOL_SPLIT_MIN_MULTIPLY_ADDS", 0)
+    split = products.split_product
+    calls = []
+    monkeypatch.setattr(
+        products, "split_product", lambda *args: calls.append(args[0].shape) or split(*args)
+    )
+    layer = nn_core.layers.Dense(65, activation="tanh")
+    layer.set_rng(np.random.default_rng(1))
+    with threads.limit(numba=2):
+        errors = check_layer(layer, np.random.default_rng(0).standard_normal((70, 66)))
+    assert max(errors.values()) < 1e-6, errors
+    assert {(70, 66), (66, 70), (70, 65)} <= set(calls)  # x @ W, x.T @ dz, dz @ W.T
+
+
 # ------------------------------------------------------------------ selection, compilation
 def _run_python(code, **environment):
     env = {key: value for key, value in os.environ.items() if not key.startswith("NN_CORE_")}
